@@ -319,3 +319,324 @@ def mold_image(images: np.ndarray, config: Any) -> np.ndarray:
 def unmold_image(normalized_images: np.ndarray, config: Any) -> np.ndarray:
     """Inverse of mold_image, back to uint8 RGB."""
     return (normalized_images + np.asarray(config.MEAN_PIXEL, dtype=np.float32)).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Matching and average precision
+# ---------------------------------------------------------------------------------------------------
+
+def compute_matches(gt_boxes: np.ndarray, gt_class_ids: np.ndarray, gt_masks: np.ndarray,
+                    pred_boxes: np.ndarray, pred_class_ids: np.ndarray, pred_scores: np.ndarray,
+                    pred_masks: np.ndarray, iou_threshold: float = 0.5,
+                    score_threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedily match predictions (by descending score) to ground truth on MASK IoU, same class only.
+
+    Zero-padded box rows are trimmed first. Returns gt_match (index of the matched prediction, in
+    score order, or -1), pred_match (index of the matched GT or -1) and the IoU matrix
+    [n_pred, n_gt] with predictions in score order. ``score_threshold`` drops candidate pairs whose
+    IoU is below it (Matterport's naming).
+    """
+    gt_boxes = trim_zeros(gt_boxes)
+    gt_masks = gt_masks[..., :gt_boxes.shape[0]]
+    pred_boxes = trim_zeros(pred_boxes)
+    pred_scores = pred_scores[:pred_boxes.shape[0]]
+    order = np.argsort(pred_scores)[::-1]
+    pred_class_ids = pred_class_ids[order]
+    pred_masks = pred_masks[..., order]
+    overlaps = compute_overlaps_masks(pred_masks, gt_masks)
+
+    pred_match = -1 * np.ones([pred_boxes.shape[0]])
+    gt_match = -1 * np.ones([gt_boxes.shape[0]])
+    for i in range(len(pred_boxes)):
+        candidates = np.argsort(overlaps[i])[::-1]
+        low = np.where(overlaps[i, candidates] < score_threshold)[0]
+        if low.size > 0:
+            candidates = candidates[:low[0]]
+        for j in candidates:
+            if gt_match[j] > -1:
+                continue
+            if overlaps[i, j] < iou_threshold:
+                break
+            if pred_class_ids[i] == gt_class_ids[j]:
+                gt_match[j] = i
+                pred_match[i] = j
+                break
+    return gt_match, pred_match, overlaps
+
+
+def compute_ap(gt_boxes: np.ndarray, gt_class_ids: np.ndarray, gt_masks: np.ndarray,
+               pred_boxes: np.ndarray, pred_class_ids: np.ndarray, pred_scores: np.ndarray,
+               pred_masks: np.ndarray, iou_threshold: float = 0.5
+               ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Average precision at one mask-IoU threshold (VOC style: area under the precision envelope).
+
+    Returns (mAP, precisions, recalls, overlaps); precisions and recalls carry the sentinel end
+    points (0 and 1) used in the integration.
+    """
+    _, pred_match, overlaps = compute_matches(gt_boxes, gt_class_ids, gt_masks, pred_boxes,
+                                              pred_class_ids, pred_scores, pred_masks, iou_threshold)
+    n_gt = trim_zeros(gt_boxes).shape[0]
+    hits = np.cumsum(pred_match > -1)
+    precisions = hits / (np.arange(len(pred_match)) + 1)
+    recalls = hits.astype(np.float32) / n_gt
+    precisions = np.concatenate([[0], precisions, [0]])
+    recalls = np.concatenate([[0], recalls, [1]])
+    precisions = np.maximum.accumulate(precisions[::-1])[::-1]
+    steps = np.where(recalls[:-1] != recalls[1:])[0] + 1
+    m_ap = float(np.sum((recalls[steps] - recalls[steps - 1]) * precisions[steps]))
+    return m_ap, precisions, recalls, overlaps
+
+
+def compute_ap_range(gt_box: np.ndarray, gt_class_id: np.ndarray, gt_mask: np.ndarray,
+                     pred_box: np.ndarray, pred_class_id: np.ndarray, pred_score: np.ndarray,
+                     pred_mask: np.ndarray, iou_thresholds: Iterable[float] | None = None,
+                     verbose: int = 1) -> float:
+    """Mean of compute_ap over IoU thresholds (default 0.50:0.05:0.95, the COCO range)."""
+    thresholds = np.arange(0.5, 1.0, 0.05) if iou_thresholds is None else np.asarray(list(iou_thresholds))
+    aps = []
+    for threshold in thresholds:
+        ap = compute_ap(gt_box, gt_class_id, gt_mask, pred_box, pred_class_id, pred_score, pred_mask,
+                        iou_threshold=threshold)[0]
+        if verbose:
+            print(f"AP @{threshold:.2f}:\t {ap:.3f}")
+        aps.append(ap)
+    mean_ap = float(np.mean(aps))
+    if verbose:
+        print(f"AP @{thresholds[0]:.2f}-{thresholds[-1]:.2f}:\t {mean_ap:.3f}")
+    return mean_ap
+
+
+def compute_recall(pred_boxes: np.ndarray, gt_boxes: np.ndarray, iou: float) -> tuple[float, np.ndarray]:
+    """Box recall: share of GT boxes that are the best match of some prediction with IoU >= ``iou``.
+
+    Returns (recall, indices of the predictions that reach ``iou`` with their best GT box).
+    """
+    overlaps = compute_overlaps(pred_boxes, gt_boxes)
+    iou_max = np.max(overlaps, axis=1)
+    iou_argmax = np.argmax(overlaps, axis=1)
+    positive_ids = np.where(iou_max >= iou)[0]
+    matched_gt_boxes = iou_argmax[positive_ids]
+    return len(set(matched_gt_boxes)) / gt_boxes.shape[0], positive_ids
+
+
+# ---------------------------------------------------------------------------------------------------
+# Datasets
+# ---------------------------------------------------------------------------------------------------
+
+def _to_rgb_uint8(image: np.ndarray, path: str) -> np.ndarray:
+    """Any decoded image array -> uint8 RGB [H, W, 3]: gray expanded, alpha dropped, 16-bit scaled."""
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype.kind == "f":
+        image = np.around(np.clip(image, 0.0, 1.0) * 255)
+    elif image.dtype.kind in "ui" and image.dtype.itemsize > 1:
+        image = np.around(np.clip(image, 0, 65535) / 257.0)  # 16-bit range -> 0..255
+    image = image.astype(np.uint8)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(f"{path}: unsupported image shape {image.shape}; expected gray, gray+alpha, RGB or RGBA")
+    if image.shape[-1] in (1, 2):  # gray (+ alpha)
+        image = np.repeat(image[:, :, :1], 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def load_rgb_image(path: str) -> np.ndarray:
+    """Read an image file as uint8 RGB [H, W, 3]; a clear error naming the file when it cannot be read."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"image file not found: {path}")
+    try:
+        image = skimage.io.imread(path)
+    except Exception as error:  # decoders raise many types; name the file whatever happened
+        raise ValueError(f"cannot read image {path}: {error}") from error
+    return _to_rgb_uint8(np.asarray(image), path)
+
+
+class Dataset:
+    """Matterport's dataset base class: classes and images from one or more sources, internal ids.
+
+    Subclasses add classes and images (add_class, add_image) and override load_mask; prepare()
+    then numbers the classes (0 = background) and images consecutively.
+    """
+
+    def __init__(self, class_map: dict | None = None):
+        # class_map is accepted for Matterport compatibility; it was never used there either
+        self._image_ids: np.ndarray = np.zeros([0], dtype=np.int64)
+        self.image_info: list[dict] = []
+        self.class_info: list[dict] = [{"source": "", "id": 0, "name": "BG"}]
+        self.source_class_ids: dict[str, list[int]] = {}
+
+    def add_class(self, source: str, class_id: int, class_name: str) -> None:
+        """Register a class of ``source`` (ignored when already present); source names have no dot."""
+        if "." in source:
+            raise ValueError(f"source name cannot contain a dot: {source!r}")
+        for info in self.class_info:
+            if info["source"] == source and info["id"] == class_id:
+                return
+        self.class_info.append({"source": source, "id": class_id, "name": class_name})
+
+    def add_image(self, source: str, image_id: Any, path: str, **kwargs: Any) -> None:
+        """Register an image; extra keyword arguments are kept in its image_info entry."""
+        info = {"id": image_id, "source": source, "path": path}
+        info.update(kwargs)
+        self.image_info.append(info)
+
+    def append_data(self, class_info: Iterable[dict], image_info: Iterable[dict]) -> None:
+        """Add the classes and images of another dataset (its class_info and image_info lists)."""
+        for info in class_info:
+            if info["source"]:  # the other dataset's background entry is ours already
+                self.add_class(info["source"], info["id"], info["name"])
+        for info in image_info:
+            extra = {k: v for k, v in info.items() if k not in ("id", "source", "path")}
+            self.add_image(info["source"], info["id"], info["path"], **extra)
+
+    def image_reference(self, image_id: int) -> str:
+        """A link or description of the image for debugging; subclasses may override."""
+        return ""
+
+    def prepare(self, class_map: dict | None = None) -> None:
+        """Number classes and images and build the source <-> internal id maps; call before use.
+
+        ``class_map`` is accepted for Matterport compatibility and ignored, as there.
+        """
+        def clean_name(name: str) -> str:
+            return ",".join(name.split(",")[:1])
+
+        self.num_classes = len(self.class_info)
+        self.class_ids = np.arange(self.num_classes)
+        self.class_names = [clean_name(c["name"]) for c in self.class_info]
+        self.num_images = len(self.image_info)
+        self._image_ids = np.arange(self.num_images)
+        self.class_from_source_map = {f"{info['source']}.{info['id']}": int(cid)
+                                      for info, cid in zip(self.class_info, self.class_ids)}
+        self.image_from_source_map = {f"{info['source']}.{info['id']}": int(iid)
+                                      for info, iid in zip(self.image_info, self._image_ids)}
+        self.sources = sorted({info["source"] for info in self.class_info})
+        self.source_class_ids = {
+            source: [i for i, info in enumerate(self.class_info) if i == 0 or info["source"] == source]
+            for source in self.sources
+        }
+
+    def map_source_class_id(self, source_class_id: str) -> int:
+        """Internal class id of a "source.id" string, e.g. "coco.12"."""
+        try:
+            return self.class_from_source_map[source_class_id]
+        except KeyError:
+            raise KeyError(f"unknown source class id {source_class_id!r}; "
+                           f"known: {sorted(self.class_from_source_map)}") from None
+
+    def get_source_class_id(self, class_id: int, source: str) -> Any:
+        """The source's own id of internal class ``class_id``; the class must belong to ``source``."""
+        info = self.class_info[class_id]
+        if info["source"] != source:
+            raise ValueError(f"class {class_id} ({info['name']}) belongs to source "
+                             f"{info['source']!r}, not {source!r}")
+        return info["id"]
+
+    @property
+    def image_ids(self) -> np.ndarray:
+        return self._image_ids
+
+    def source_image_link(self, image_id: int) -> str:
+        """Path or URL of the image in its source."""
+        return self.image_info[image_id]["path"]
+
+    def load_image(self, image_id: int) -> np.ndarray:
+        """The image as uint8 RGB [H, W, 3] (grayscale expanded, alpha dropped, 16-bit scaled)."""
+        return load_rgb_image(self.image_info[image_id]["path"])
+
+    def load_mask(self, image_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Instance masks bool [H, W, N] and class ids int32 [N]; the base class has none."""
+        log.warning("Dataset.load_mask() of the base class returns no instances; override it.")
+        return np.empty([0, 0, 0], dtype=bool), np.empty([0], dtype=np.int32)
+
+
+class CocoDataset(Dataset):
+    """A COCO-format JSON (e.g. our PASCAL-Part converter's {train,val,test}.json) as a Dataset.
+
+    Category ids are kept as source ids; with categories 0..43 in unmask.parts.PARTS order the
+    internal class ids after prepare() are 1..44 and class_names[1:] equals PARTS.
+    """
+
+    def load_coco(self, json_path: str, image_dir: str, class_ids: Sequence[int] | None = None,
+                  source: str = "parts", return_coco: bool = False) -> Any:
+        """Add the categories and annotated images of ``json_path``; files are relative to ``image_dir``.
+
+        As in Matterport only images with at least one annotation of ``class_ids`` (default: all
+        categories) are added. Returns the pycocotools COCO object when ``return_coco``; it is also
+        kept as ``self.coco``.
+        """
+        from pycocotools.coco import COCO
+
+        if not os.path.isfile(json_path):
+            raise FileNotFoundError(f"COCO annotation file not found: {json_path}")
+        coco = COCO(json_path)
+        all_ids = sorted(coco.getCatIds())
+        class_ids = all_ids if not class_ids else sorted(class_ids)
+        unknown = sorted(set(class_ids) - set(all_ids))
+        if unknown:
+            raise ValueError(f"category ids {unknown} are not in {json_path}; it has {all_ids}")
+        image_ids: set[int] = set()
+        for cid in class_ids:
+            image_ids.update(coco.getImgIds(catIds=[cid]))
+        for cid in class_ids:
+            self.add_class(source, cid, coco.loadCats(cid)[0]["name"])
+        for iid in sorted(image_ids):
+            info = coco.imgs[iid]
+            self.add_image(source, image_id=iid, path=os.path.join(image_dir, info["file_name"]),
+                           width=info["width"], height=info["height"],
+                           annotations=coco.loadAnns(coco.getAnnIds(imgIds=[iid], catIds=class_ids,
+                                                                    iscrowd=None)))
+        self.coco = coco
+        self.coco_source = source
+        return coco if return_coco else None
+
+    def load_mask(self, image_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Decode the image's polygons / RLE into bool masks [H, W, N] and internal class ids [N].
+
+        Annotations whose mask is empty are skipped; crowd annotations get a negative class id
+        (and a full-image mask if their RLE has the wrong size), as in Matterport.
+        """
+        info = self.image_info[image_id]
+        if info["source"] != getattr(self, "coco_source", None):
+            return super().load_mask(image_id)
+        height, width = info["height"], info["width"]
+        masks, class_ids = [], []
+        for annotation in info["annotations"]:
+            class_id = self.map_source_class_id(f"{info['source']}.{annotation['category_id']}")
+            m = self.annToMask(annotation, height, width)
+            if m.max() < 1:
+                continue
+            if annotation.get("iscrowd"):
+                class_id *= -1
+                if m.shape[:2] != (height, width):
+                    m = np.ones([height, width], dtype=bool)
+            masks.append(m)
+            class_ids.append(class_id)
+        if not class_ids:
+            return np.zeros([height, width, 0], dtype=bool), np.zeros([0], dtype=np.int32)
+        return np.stack(masks, axis=2).astype(bool), np.array(class_ids, dtype=np.int32)
+
+    def image_reference(self, image_id: int) -> str:
+        return self.image_info[image_id]["path"]
+
+    @staticmethod
+    def annToRLE(ann: dict, height: int, width: int) -> dict:
+        """An annotation's segmentation (polygons, uncompressed or compressed RLE) as compressed RLE."""
+        from pycocotools import mask as mask_utils
+
+        segm = ann["segmentation"]
+        if isinstance(segm, list):
+            polygons = [p for p in segm if len(p) >= 6]  # fewer than 3 points enclose no pixel
+            if not polygons:
+                return mask_utils.encode(np.zeros((height, width), dtype=np.uint8, order="F"))
+            return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+        if isinstance(segm["counts"], list):
+            return mask_utils.frPyObjects(segm, height, width)
+        return segm
+
+    def annToMask(self, ann: dict, height: int, width: int) -> np.ndarray:
+        """An annotation's segmentation as a uint8 mask [H, W]."""
+        from pycocotools import mask as mask_utils
+
+        return mask_utils.decode(self.annToRLE(ann, height, width))
