@@ -1,0 +1,77 @@
+"""The part extractor K: our Mask R-CNN in inference mode, turning images into sets of part names.
+
+Images arrive as float32 [0,1] at M's resolution (benign or adversarial); they are scaled to
+0-255 without quantization (an adversarial perturbation survives intact) and resized by the
+model's own molding (Matterport's resize_image), as the original did. With
+DETECTION_MIN_CONFIDENCE = 0 (the papers' setting) every kept detection counts as a found part.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unmask.parts import PARTS
+from unmask.protect import check_images
+
+
+class MaskRCNNExtractor:
+    """K: loads a checkpoint once and extracts part sets in batches."""
+
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        config: str = "matterport",
+        overrides: dict[str, Any] | None = None,
+        batch_size: int = 1,
+        detection_min_confidence: float = 0.0,
+    ):
+        from mrcnn.model import MaskRCNN
+        from unmask.part_model import part_config
+
+        checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise FileNotFoundError(
+                f"part extractor checkpoint {checkpoint} not found: train one with `unmask run` / "
+                "`unmask train-k`, or download UnMask's mask_rcnn_parts_0040.h5 and point the preset at it"
+            )
+        settings = {"DETECTION_MIN_CONFIDENCE": detection_min_confidence, **(overrides or {})}
+        self.config = part_config(config, "inference", settings, batch_size)
+        self.model = MaskRCNN(mode="inference", config=self.config, model_dir=str(checkpoint.parent))
+        self.model.load_weights(str(checkpoint), by_name=True)
+        self.batch_size = self.config.BATCH_SIZE
+
+    def detect(self, images: np.ndarray) -> list[dict[str, np.ndarray]]:
+        """Matterport detections per image (rois, class_ids, scores, masks) plus `parts` names per detection."""
+        images = check_images(images) * 255.0
+        results = []
+        for start in range(0, len(images), self.batch_size):
+            batch = list(images[start : start + self.batch_size])
+            n_real = len(batch)
+            batch += [batch[-1]] * (self.batch_size - n_real)  # detect() wants exactly BATCH_SIZE images
+            results += self.model.detect(batch)[:n_real]
+        for r in results:
+            r["parts"] = np.array([PARTS[c - 1] for c in r["class_ids"]], dtype=object)
+        return results
+
+    def extract(self, images: np.ndarray) -> list[set[str]]:
+        """The set of part names found in each image (duplicates collapse)."""
+        return [set(r["parts"].tolist()) for r in self.detect(images)]
+
+
+_LOADED: dict[tuple, MaskRCNNExtractor] = {}
+
+
+def get_extractor(
+    checkpoint: str | Path,
+    config: str = "matterport",
+    overrides: dict[str, Any] | None = None,
+    batch_size: int = 1,
+    detection_min_confidence: float = 0.0,
+) -> MaskRCNNExtractor:
+    """One MaskRCNNExtractor per process and setting: building the graph and loading weights is slow."""
+    key = (str(Path(checkpoint).resolve()), config, repr(sorted((overrides or {}).items())), batch_size, detection_min_confidence)
+    if key not in _LOADED:
+        _LOADED[key] = MaskRCNNExtractor(checkpoint, config, overrides, batch_size, detection_min_confidence)
+    return _LOADED[key]

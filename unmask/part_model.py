@@ -1,0 +1,114 @@
+"""Model K for UnMask: the parts configuration of our Mask R-CNN and its staged training.
+
+Two configurations: `matterport` (the published architecture: ResNet101-FPN, 1024 px, as the
+original UnMask trained on PASCAL-Part) and `small` (a narrow backbone at 128 px that trains in
+minutes on a CPU, for the synthetic demo). Both have NUM_CLASSES = 1 + 44 parts.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+from unmask.parts import PARTS
+
+log = logging.getLogger(__name__)
+
+HEAD_LAYERS: tuple[str, ...] = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask")
+"""Excluded when starting from a checkpoint with another NUM_CLASSES (e.g. Matterport's COCO one)."""
+
+PAPER_SCHEDULE: tuple[dict[str, Any], ...] = (
+    {"layers": "heads", "epochs": 10, "lr_factor": 1.0},
+    {"layers": "4+", "epochs": 25, "lr_factor": 1.0},
+    {"layers": "all", "epochs": 40, "lr_factor": 0.1},
+)
+"""heads -> 4+ -> all with the last stage at LR/10, 40 epochs in all (the published checkpoint is
+epoch 40). The original does not publish the stage boundaries; 10/25 are our choice."""
+
+
+def part_config(kind: str, mode: str, overrides: dict[str, Any] | None = None, batch_size: int | None = None):
+    """The Mask R-CNN config of K; `mode` 'training' or 'inference' (batch_size images per detect call)."""
+    from mrcnn.config import Config, small_cpu_config
+
+    if kind not in ("small", "matterport"):
+        raise ValueError(f"unknown part-extractor config {kind!r}; valid: small, matterport")
+    values: dict[str, Any] = {"NAME": "parts", "NUM_CLASSES": 1 + len(PARTS)}
+    if kind == "matterport":
+        values["IMAGES_PER_GPU"] = 4  # UnMask's training batch
+    if mode == "inference":
+        values["IMAGES_PER_GPU"] = batch_size or 1
+        values["GPU_COUNT"] = 1
+    values.update(overrides or {})
+    return small_cpu_config(**values) if kind == "small" else Config(**values)
+
+
+def load_parts_dataset(parts_dir: Path, split: str):
+    """The COCO split written by `unmask data pascal-part`, as a prepared mrcnn Dataset."""
+    from mrcnn.utils import CocoDataset
+
+    json_path = Path(parts_dir) / f"{split}.json"
+    if not json_path.is_file():
+        raise FileNotFoundError(f"{json_path} not found: convert PASCAL-Part first with `unmask data pascal-part`")
+    dataset = CocoDataset()
+    dataset.load_coco(str(json_path), str(Path(parts_dir) / split))
+    dataset.prepare()
+    if tuple(dataset.class_names[1:]) != PARTS:
+        raise ValueError(f"{json_path}: categories are not the 44 parts in the original order")
+    return dataset
+
+
+def train_part_extractor(
+    parts_dir: Path,
+    checkpoint: Path,
+    kind: str = "matterport",
+    overrides: dict[str, Any] | None = None,
+    schedule: Sequence[dict[str, Any]] = PAPER_SCHEDULE,
+    init_weights: Path | None = None,
+    flip: float = 0.5,
+) -> Path:
+    """Train K on the PASCAL-Part COCO splits and copy the final epoch's weights to `checkpoint`.
+
+    Idempotent: an existing `checkpoint` is returned as is. An interrupted training resumes from its
+    last epoch checkpoint (kept under `<checkpoint>.training/`). `init_weights` (e.g. Matterport's
+    mask_rcnn_coco.h5) loads every layer except the class-specific heads.
+    """
+    from mrcnn.augment import HorizontalFlip
+    from mrcnn.model import MaskRCNN
+
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_file():
+        log.info("K checkpoint %s exists: not retraining", checkpoint)
+        return checkpoint
+    train_set, val_set = load_parts_dataset(parts_dir, "train"), load_parts_dataset(parts_dir, "val")
+    config = part_config(kind, "training", overrides)
+    work_dir = checkpoint.with_name(checkpoint.name + ".training")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    model = MaskRCNN(mode="training", config=config, model_dir=str(work_dir))
+    try:
+        last = model.find_last()
+    except FileNotFoundError:
+        last = None
+    if last:
+        log.info("resuming K training from %s", last)
+        model.load_weights(last, by_name=True)
+    elif init_weights:
+        if not Path(init_weights).is_file():
+            raise FileNotFoundError(f"initial K weights {init_weights} not found (e.g. Matterport's mask_rcnn_coco.h5)")
+        model.load_weights(str(init_weights), by_name=True, exclude=list(HEAD_LAYERS))
+    augmentation = HorizontalFlip(flip) if flip else None
+    for stage in schedule:
+        model.train(
+            train_set,
+            val_set,
+            learning_rate=config.LEARNING_RATE * float(stage.get("lr_factor", 1.0)),
+            epochs=int(stage["epochs"]),
+            layers=stage["layers"],
+            augmentation=augmentation,
+        )
+    final = Path(model.find_last())
+    tmp = checkpoint.with_name(f".{checkpoint.name}.tmp")
+    shutil.copyfile(final, tmp)
+    tmp.replace(checkpoint)
+    log.info("K trained: %s (from %s)", checkpoint, final)
+    return checkpoint
