@@ -61,14 +61,14 @@ def prepare_data(preset: Preset) -> dict[str, str]:
         )
     pascal_part.convert(voc_root, data.parts_dir, legacy=data.legacy_parts, seed=100)
     extra = {
-        name: data.root / name
-        for name, wanted in (("imagenet", data.use_imagenet), ("flickr", data.use_flickr))
-        if wanted
+        name: data.root / name for name, wanted in (("imagenet", data.imagenet), ("flickr", data.flickr)) if wanted
     }
     for folder in extra.values():
         if not folder.is_dir():
-            raise FileNotFoundError(f"{folder} not found: the preset asks for it (data.{folder.name}: true)")
-    voc.build_class_sets(voc_root, data.classsets_dir, class_sets=preset.class_sets, **extra)
+            raise FileNotFoundError(f"{folder} not found: the preset asks for it (data.{folder.name})")
+    voc.build_class_sets(
+        voc_root, data.classsets_dir, class_sets=preset.class_sets, imagenet_role=data.imagenet or "train", **extra
+    )
     return {"parts": str(data.parts_dir), "classsets": str(data.classsets_dir)}
 
 

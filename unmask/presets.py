@@ -37,8 +37,10 @@ class DataSpec:
     """COCO conversion of PASCAL-Part (train/val/test.json) for K."""
     classsets_dir: Path
     """Class-set image folders <set>/{train,val,test}/<class>/ for M."""
-    use_imagenet: bool
-    use_flickr: bool
+    imagenet: str | None
+    """None, "train" (BigData: extra training images for M) or "test" (KDD: the test split)."""
+    flickr: bool
+    """BigData: the Flickr folder is the test split."""
     legacy_parts: bool
     """Reproduce the original conversion's headlight -> head labelling."""
 
@@ -130,15 +132,23 @@ def _path(value: Any) -> Path:
     return Path(str(value)).expanduser()
 
 
+def _imagenet_role(value: Any) -> str | None:
+    if value in (None, False, "none"):
+        return None
+    return _choice(str(value), ("train", "test"), "data.imagenet role")
+
+
 def _data(raw: dict) -> DataSpec:
     root = _path(_require(raw, "root", "data."))
+    if raw.get("imagenet") == "test" and raw.get("flickr"):
+        raise PresetError("preset: the test split comes from either ImageNet (data.imagenet: test) or Flickr, not both")
     return DataSpec(
         root=root,
         synthetic=raw.get("synthetic"),
         parts_dir=_path(raw.get("parts_dir", root / "converted" / "parts")),
         classsets_dir=_path(raw.get("classsets_dir", root / "converted" / "classsets")),
-        use_imagenet=bool(raw.get("imagenet", False)),
-        use_flickr=bool(raw.get("flickr", False)),
+        imagenet=_imagenet_role(raw.get("imagenet")),
+        flickr=bool(raw.get("flickr", False)),
         legacy_parts=bool(raw.get("legacy_parts", False)),
     )
 
