@@ -18,6 +18,7 @@ from unmask.parts import CLASS_SETS, UnknownNameError, check_classes, overlap_st
 
 COMMAND_MODULES: tuple[str, ...] = (
     "unmask.cli",
+    "unmask.report_commands",
     "unmask.run_commands",
 )
 

@@ -1,0 +1,139 @@
+"""Every number the two UnMask papers publish for their experiments, as data (UNMASK_FACTS.md s. 8).
+
+The tables are typed below exactly as printed (KDD Table 6 in percent, BigData Table 3 as fractions,
+"None/AT/UM" per cell) and parsed once at import into `PUBLISHED`: `PaperKey -> float`, with every
+accuracy, rate and AUC as a fraction in [0, 1] so it compares directly with a `CellResult`.
+
+Metrics of a key:
+  acc_none, acc_at, acc_um   accuracy of M without defense, of adversarially trained M, of UnMask
+                             (the papers score UnMask by always rectifying; compare acc_um_always)
+  auc                        detection ROC AUC
+  tpr_at_fpr_0.1, fpr_at_fpr_0.1   the papers' representative ROC operating point (FPR ~ 10%)
+  n_detection_images         adversarial + benign images behind the detection figures (BigData
+                             Table 2; the paper names no model, so these keys have model None)
+  mean_um_minus_at, mean_um_minus_none   BigData headline (Fig. 2): UnMask's mean accuracy gain over
+                             AT and over no defense across all attacked cells (fractions, 0.3118 = 31.18 points)
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+KDD2019 = "kdd2019"
+BIGDATA2020 = "bigdata2020"
+PAPERS: tuple[str, ...] = (KDD2019, BIGDATA2020)
+
+UM_METRIC = "acc_um"
+OPERATING_POINT = "0.1"
+"""The target FPR of the papers' representative operating point, as a `results.fpr_key`."""
+
+
+class PaperKey(NamedTuple):
+    """Where a published number sits: paper, model, class set, attack, eps (0-255 units), metric."""
+
+    paper: str
+    model: str | None
+    class_set: str | None
+    attack: str | None
+    eps: float | None
+    metric: str
+
+
+# KDD'19 Table 6 (accuracy in %): No Attk, then No Def / UnMask for DF, FGSM 8, FGSM 16, PGD 8, PGD 16.
+# ResNet50 CS5a repeats VGG16 CS5a digit for digit in the paper; kept as published.
+_KDD_TABLE6_COLUMNS = (("deepfool_l2", None), ("fgsm", 8.0), ("fgsm", 16.0), ("pgd_linf", 8.0), ("pgd_linf", 16.0))
+_KDD_TABLE6 = """
+vgg16    CS3a 87.00 5.13 94.33 0 84.53 0 73.44 0 92.24 0 89.89
+vgg16    CS3b 89.13 3.47 85.62 0 71.64 0 60.11 0 79.49 0 75.19
+vgg16    CS5a 80.35 3.91 91.11 0 79.12 0 65.86 0 86.05 0 82.65
+vgg16    CS5b 81.36 3.04 87.17 0 74.93 0 62.88 0 81.75 0 77.02
+resnet50 CS3a 86.64 4.51 95.04 0 87.11 0 74.42 0 92.9  0 90.81
+resnet50 CS3b 85.75 3.28 86.12 0 76.07 0 66.71 0 82.51 0 78.55
+resnet50 CS5a 80.35 3.91 91.11 0 79.12 0 65.86 0 86.05 0 82.65
+resnet50 CS5b 79.91 3.33 87.57 0 76.91 0 65.19 0 83.39 0 80.01
+"""
+
+# KDD'19 detection, CS3a on VGG16: AUC per attack; PGD eps 8 operating point 92.67% TPR at 9.67% FPR.
+_KDD_AUC = {("deepfool_l2", None): 0.952, ("fgsm", 8.0): 0.96, ("fgsm", 16.0): 0.959,
+            ("pgd_linf", 8.0): 0.951, ("pgd_linf", 16.0): 0.949}
+_KDD_OPERATING_POINT = ("vgg16", "CS3a", "pgd_linf", 8.0, 0.9267, 0.0967)
+
+# BigData'20 Table 3 (accuracy as a fraction, None/AT/UM per cell).
+_BIGDATA_TABLE3_COLUMNS = (("none", None), ("pgd_linf", 8.0), ("pgd_linf", 16.0), ("pgd_l2", 300.0), ("pgd_l2", 600.0),
+                           ("mim_linf", 8.0), ("mim_linf", 16.0), ("mim_l2", 300.0), ("mim_l2", 600.0))
+_BIGDATA_TABLE3 = """
+resnet50    CS3a .98/.96/.94 .31/.71/.85 .22/.50/.72 .07/.86/.92 .00/.67/.91 .00/.22/.82 .00/.00/.68 .01/.86/.92 .00/.68/.91
+resnet50    CS3b .97/.94/.92 .24/.63/.82 .19/.47/.68 .01/.75/.89 .00/.31/.85 .00/.02/.77 .00/.00/.63 .00/.68/.89 .00/.29/.85
+resnet50    CS5a .97/.92/.93 .17/.51/.82 .15/.24/.66 .00/.79/.91 .00/.57/.89 .00/.25/.79 .00/.02/.63 .00/.79/.91 .00/.58/.89
+resnet50    CS5b .97/.92/.91 .22/.56/.78 .17/.34/.61 .04/.78/.88 .00/.50/.84 .00/.12/.73 .00/.01/.55 .01/.77/.87 .00/.51/.84
+densenet121 CS3a .97/.95/.94 .31/.70/.86 .24/.48/.74 .02/.86/.93 .00/.71/.91 .00/.37/.83 .00/.02/.69 .00/.86/.92 .00/.72/.90
+densenet121 CS3b .97/.93/.92 .25/.60/.82 .23/.44/.67 .02/.79/.89 .00/.46/.85 .00/.18/.76 .00/.01/.62 .00/.78/.89 .00/.49/.85
+densenet121 CS5a .97/.90/.93 .22/.51/.82 .18/.27/.66 .03/.77/.91 .00/.54/.88 .00/.27/.78 .00/.02/.58 .00/.77/.91 .00/.56/.87
+densenet121 CS5b .97/.92/.91 .24/.55/.79 .21/.28/.62 .02/.81/.89 .00/.58/.85 .00/.30/.75 .00/.03/.58 .00/.80/.89 .00/.60/.84
+"""
+
+# BigData'20 detection, CS3a on DenseNet121; MIA-L2 300 operating point 96.75% TPR at 9.66% FPR.
+_BIGDATA_AUC = {("pgd_linf", 8.0): 0.95, ("pgd_linf", 16.0): 0.958, ("pgd_l2", 300.0): 0.968, ("pgd_l2", 600.0): 0.967,
+                ("mim_linf", 8.0): 0.962, ("mim_linf", 16.0): 0.961, ("mim_l2", 300.0): 0.969, ("mim_l2", 600.0): 0.967}
+_BIGDATA_OPERATING_POINT = ("densenet121", "CS3a", "mim_l2", 300.0, 0.9675, 0.0966)
+
+# BigData'20 Table 2: images behind the detection figures (eps 16 for Linf, 600 for L2), no model named.
+_BIGDATA_TABLE2_COLUMNS = (("pgd_linf", 16.0), ("pgd_l2", 600.0), ("mim_linf", 16.0), ("mim_l2", 600.0))
+_BIGDATA_TABLE2 = """
+CS3a 3,648 4,702 4,702 4,702
+CS3b 4,652 5,732 5,734 5,734
+CS5a 5,412 6,358 6,358 6,358
+CS5b 6,822 8,256 8,258 8,258
+"""
+
+# BigData'20 Fig. 2 headline, in accuracy points.
+_BIGDATA_HEADLINE = {"mean_um_minus_at": 31.18, "mean_um_minus_none": 74.44}
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [line.split() for line in text.strip().splitlines()]
+
+
+def _parse() -> dict[PaperKey, float]:
+    """All published numbers, keyed by PaperKey, accuracies and rates as fractions."""
+    out: dict[PaperKey, float] = {}
+    for model, cs, no_attack, *pairs in _rows(_KDD_TABLE6):
+        out[PaperKey(KDD2019, model, cs, "none", None, "acc_none")] = float(no_attack) / 100
+        for (attack, eps), no_def, unmask in zip(_KDD_TABLE6_COLUMNS, pairs[0::2], pairs[1::2]):
+            out[PaperKey(KDD2019, model, cs, attack, eps, "acc_none")] = float(no_def) / 100
+            out[PaperKey(KDD2019, model, cs, attack, eps, UM_METRIC)] = float(unmask) / 100
+    for model, cs, *cells in _rows(_BIGDATA_TABLE3):
+        for (attack, eps), cell in zip(_BIGDATA_TABLE3_COLUMNS, cells):
+            for metric, value in zip(("acc_none", "acc_at", UM_METRIC), cell.split("/")):
+                out[PaperKey(BIGDATA2020, model, cs, attack, eps, metric)] = float(value)
+    for paper, aucs, point in ((KDD2019, _KDD_AUC, _KDD_OPERATING_POINT),
+                               (BIGDATA2020, _BIGDATA_AUC, _BIGDATA_OPERATING_POINT)):
+        model, cs, attack, eps, tpr, fpr = point
+        for (auc_attack, auc_eps), auc in aucs.items():
+            out[PaperKey(paper, model, cs, auc_attack, auc_eps, "auc")] = auc
+        out[PaperKey(paper, model, cs, attack, eps, f"tpr_at_fpr_{OPERATING_POINT}")] = tpr
+        out[PaperKey(paper, model, cs, attack, eps, f"fpr_at_fpr_{OPERATING_POINT}")] = fpr
+    for cs, *counts in _rows(_BIGDATA_TABLE2):
+        for (attack, eps), count in zip(_BIGDATA_TABLE2_COLUMNS, counts):
+            out[PaperKey(BIGDATA2020, None, cs, attack, eps, "n_detection_images")] = float(count.replace(",", ""))
+    for metric, points in _BIGDATA_HEADLINE.items():
+        out[PaperKey(BIGDATA2020, None, None, None, None, metric)] = points / 100
+    return out
+
+
+PUBLISHED: dict[PaperKey, float] = _parse()
+
+
+def published(paper: str, model: str | None, class_set: str | None, attack: str | None,
+              eps: float | None, metric: str) -> float | None:
+    """The published number for this cell and metric, or None when the paper has none.
+
+    Falls back to the model-less key (figures the paper gives per class set only, such as the
+    detection image counts of BigData Table 2).
+    """
+    if paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}; known papers: {', '.join(PAPERS)}")
+    eps = None if eps is None else float(eps)
+    value = PUBLISHED.get(PaperKey(paper, model, class_set, attack, eps, metric))
+    if value is None and model is not None:
+        value = PUBLISHED.get(PaperKey(paper, None, class_set, attack, eps, metric))
+    return value

@@ -1,0 +1,54 @@
+"""The report's figures: ROC curves per model x class set, and the mean-accuracy bar chart.
+
+Drawn on matplotlib's Agg canvas through the object API (no pyplot state), so it runs headless and
+never changes the backend of the process that imports it. Each figure is saved as PNG and PDF.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def _save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
+    for path in paths:
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+    return paths
+
+
+def roc_figure(title: str, curves: Sequence[tuple[str, Sequence[float], Sequence[float], float | None]],
+               out_dir: Path, stem: str) -> list[Path]:
+    """One ROC plot with a curve per (label, fpr, tpr, auc), the AUC in the legend, as the papers draw them."""
+    fig = Figure(figsize=(4.8, 4.4))
+    ax = fig.add_subplot()
+    for label, fpr, tpr, auc in curves:
+        auc_text = "n/a" if auc is None else f"{auc:.3f}"
+        ax.plot(fpr, tpr, linewidth=1.5, label=f"{label} (AUC = {auc_text})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8, label="chance")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="False positive rate", ylabel="True positive rate", title=title)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(alpha=0.3)
+    return _save(fig, out_dir, stem)
+
+
+def accuracy_bars(title: str, groups: Sequence[str], series: dict[str, Sequence[float | None]],
+                  out_dir: Path, stem: str) -> list[Path]:
+    """Grouped bars: one group per class set, one bar per series (None / AT / UM), values in percent."""
+    fig = Figure(figsize=(1.6 + 1.3 * len(groups), 3.8))
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(series), 1)
+    for i, (name, values) in enumerate(series.items()):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        heights = [0.0 if v is None else v for v in values]
+        bars = ax.bar(xs, heights, width=width, label=name)
+        ax.bar_label(bars, labels=["n/a" if v is None else f"{v:.1f}" for v in values], fontsize="x-small")
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set(ylim=(0, 105), ylabel="Accuracy (%)", title=title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=max(len(series), 1), fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, out_dir, stem)

@@ -1,0 +1,338 @@
+"""The results schema shared by the evaluator (writer) and the report (reader).
+
+One `CellResult` per model x class set x attack x eps, stored as `cells/<cell_key>.json` while a run
+progresses and gathered in `results.json` at its end (see RESULTS_SCHEMA.md). Every file is written
+atomically, so an interrupted run never leaves half a cell behind. JSON stays strict (no NaN or
+Infinity literals): non-finite floats, such as the +inf first threshold of an sklearn ROC curve,
+are stored as the strings "inf", "-inf" and "nan" and read back as floats.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+RESULTS_FILE = "results.json"
+CELLS_DIR = "cells"
+NO_ATTACK = "none"
+
+ATTACK_NAMES: dict[str, str] = {
+    "deepfool_l2": "DF",
+    "fgsm": "FGSM",
+    "pgd_linf": "PGD-Linf",
+    "pgd_l2": "PGD-L2",
+    "mim_linf": "MIA-Linf",
+    "mim_l2": "MIA-L2",
+}
+"""Attack id -> display name; the dict order is the papers' column order (KDD: DF, FGSM, PGD;
+BigData: PGD-Linf, PGD-L2, MIA-Linf, MIA-L2)."""
+
+MODEL_NAMES: dict[str, str] = {
+    "vgg16": "VGG16",
+    "resnet50": "ResNet50",
+    "resnet101": "ResNet101",
+    "densenet121": "DenseNet121",
+    "small_cnn": "SmallCNN",
+}
+"""Model id -> display name; the dict order is the papers' row order."""
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ResultsError(ValueError):
+    """A results file or cell that is missing, corrupt or does not follow the schema."""
+
+
+def _float(value: Any, name: str) -> float:
+    """A float from a real number (numpy scalars included) or "inf", "-inf", "nan" (strict JSON)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ResultsError(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, str) and value.lower() not in ("inf", "-inf", "nan"):
+        raise ResultsError(f"{name}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _optional_float(value: Any, name: str) -> float | None:
+    return None if value is None else _float(value, name)
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ResultsError(f"{name}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _json_float(value: float | None) -> float | str | None:
+    """A float for strict JSON: non-finite values become "inf", "-inf" or "nan"."""
+    if value is None or math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def fpr_key(rate: float | str) -> str:
+    """The key of a target false-positive rate in `tpr_at_fpr` & co.: 0.05 -> "0.05", 0.1 -> "0.1"."""
+    return repr(float(rate))
+
+
+def _rate_dict(value: Mapping[Any, Any], name: str) -> dict[str, float]:
+    return {fpr_key(k): _float(v, f"{name}[{k}]") for k, v in value.items()}
+
+
+def _check_fraction(value: float | None, name: str) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise ResultsError(f"{name} must be a fraction in [0, 1], got {value}")
+
+
+def _check_keys(data: Mapping[str, Any], cls: type, where: str) -> None:
+    expected = {f.name for f in fields(cls)}
+    missing, unknown = expected - data.keys(), data.keys() - expected
+    if missing or unknown:
+        raise ResultsError(
+            f"{where}: {cls.__name__} fields do not match the schema"
+            + (f"; missing: {', '.join(sorted(missing))}" if missing else "")
+            + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else "")
+        )
+
+
+@dataclass
+class DetectionResult:
+    """Detection on the successfully attacked images plus their benign versions (contamination 0.5)."""
+
+    n_adversarial: int
+    n_benign: int
+    auc: float | None
+    roc_fpr: list[float] = field(default_factory=list)
+    roc_tpr: list[float] = field(default_factory=list)
+    roc_thresholds: list[float] = field(default_factory=list)
+    tpr_at_fpr: dict[str, float] = field(default_factory=dict)
+    fpr_at_fpr: dict[str, float] = field(default_factory=dict)
+    threshold_at_fpr: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Coerce numpy scalars/arrays to plain Python types and check the invariants."""
+        self.n_adversarial = _int(self.n_adversarial, "n_adversarial")
+        self.n_benign = _int(self.n_benign, "n_benign")
+        self.auc = _optional_float(self.auc, "auc")
+        _check_fraction(self.auc, "auc")
+        self.roc_fpr = [_float(v, "roc_fpr") for v in self.roc_fpr]
+        self.roc_tpr = [_float(v, "roc_tpr") for v in self.roc_tpr]
+        self.roc_thresholds = [_float(v, "roc_thresholds") for v in self.roc_thresholds]
+        if not len(self.roc_fpr) == len(self.roc_tpr) == len(self.roc_thresholds):
+            raise ResultsError("roc_fpr, roc_tpr and roc_thresholds must have the same length")
+        self.tpr_at_fpr = _rate_dict(self.tpr_at_fpr, "tpr_at_fpr")
+        self.fpr_at_fpr = _rate_dict(self.fpr_at_fpr, "fpr_at_fpr")
+        self.threshold_at_fpr = _rate_dict(self.threshold_at_fpr, "threshold_at_fpr")
+
+    @property
+    def n_images(self) -> int:
+        """Images behind the detection figures: the papers' image-count table (adversarial + benign)."""
+        return self.n_adversarial + self.n_benign
+
+    def to_dict(self) -> dict[str, Any]:
+        """A strict-JSON-able dict (non-finite floats as strings). Fields assigned after construction
+        (numpy values, float keys) are coerced and checked again here."""
+        checked = replace(self)
+        return {
+            "n_adversarial": checked.n_adversarial,
+            "n_benign": checked.n_benign,
+            "auc": checked.auc,
+            "roc_fpr": [_json_float(v) for v in checked.roc_fpr],
+            "roc_tpr": [_json_float(v) for v in checked.roc_tpr],
+            "roc_thresholds": [_json_float(v) for v in checked.roc_thresholds],
+            "tpr_at_fpr": {k: _json_float(v) for k, v in checked.tpr_at_fpr.items()},
+            "fpr_at_fpr": {k: _json_float(v) for k, v in checked.fpr_at_fpr.items()},
+            "threshold_at_fpr": {k: _json_float(v) for k, v in checked.threshold_at_fpr.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "detection") -> "DetectionResult":
+        _check_keys(data, cls, where)
+        return cls(**data)
+
+
+@dataclass
+class CellResult:
+    """Every figure of one model x class set x attack x eps cell (accuracies are fractions in [0, 1])."""
+
+    model: str
+    class_set: str
+    attack: str
+    eps: float | None
+    n_images: int
+    acc_none: float
+    acc_at: float | None
+    acc_um_always: float
+    acc_um_threshold: float
+    threshold: float
+    detection: DetectionResult | None = None
+
+    def __post_init__(self) -> None:
+        """Coerce numpy scalars to plain Python types and check the invariants."""
+        for name in ("model", "class_set", "attack"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ResultsError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        self.eps = _optional_float(self.eps, "eps")
+        if self.attack == NO_ATTACK and self.eps is not None:
+            raise ResultsError(f"the benign cell (attack {NO_ATTACK!r}) has no eps, got {self.eps}")
+        self.n_images = _int(self.n_images, "n_images")
+        for name in ("acc_none", "acc_at", "acc_um_always", "acc_um_threshold"):
+            value = _optional_float(getattr(self, name), name)
+            if value is None and name != "acc_at":
+                raise ResultsError(f"{name} is required")
+            _check_fraction(value, name)
+            setattr(self, name, value)
+        self.threshold = _float(self.threshold, "threshold")
+        if self.detection is not None and not isinstance(self.detection, DetectionResult):
+            raise ResultsError(f"detection must be a DetectionResult or None, got {type(self.detection).__name__}")
+
+    @property
+    def key(self) -> str:
+        """The cells/ file stem of this cell."""
+        return cell_key(self.model, self.class_set, self.attack, self.eps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A strict-JSON-able dict; `from_dict(to_dict())` gives back an equal cell. Fields assigned
+        after construction are coerced and checked again here."""
+        checked = replace(self)
+        data = {f.name: getattr(checked, f.name) for f in fields(checked) if f.name != "detection"}
+        data["threshold"] = _json_float(checked.threshold)
+        data["detection"] = None if checked.detection is None else checked.detection.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "cell") -> "CellResult":
+        _check_keys(data, cls, where)
+        detection = data["detection"]
+        return cls(**{**data, "detection": None if detection is None else DetectionResult.from_dict(detection, where)})
+
+
+def _eps_text(eps: float | None) -> str:
+    if eps is None:
+        return "none"
+    eps = float(eps)
+    if not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0, got {eps}")
+    return str(int(eps)) if eps.is_integer() else repr(eps).replace(".", "p")
+
+
+def safe_name(name: str, kind: str) -> str:
+    """`name` if it can be part of a file name: letters, digits, '_', '.', '-', no leading dot and no
+    '__' (the separator of cell keys, so that two different cells never share a file)."""
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or "__" in name:
+        raise ValueError(
+            f"{kind} name {name!r} cannot name a results file: use letters, digits, '_', '.', '-' "
+            "(no '__', not starting with a dot)"
+        )
+    return name
+
+
+def cell_key(model: str, class_set: str, attack: str, eps: float | None) -> str:
+    """The cells/ file stem, e.g. "resnet50__CS3a__pgd_linf__8" ("none" for no eps, 0.5 -> "0p5")."""
+    parts = (safe_name(model, "model"), safe_name(class_set, "class set"), safe_name(attack, "attack"))
+    return "__".join((*parts, _eps_text(eps)))
+
+
+def _format_eps(eps: float) -> str:
+    return str(int(eps)) if float(eps).is_integer() else f"{eps:g}"
+
+
+def attack_label(attack: str, eps: float | None) -> str:
+    """The display name of an attack column: "PGD-Linf 8", "MIA-L2 300", "DF", "FGSM 16", "No attack"."""
+    if attack == NO_ATTACK:
+        return "No attack"
+    name = ATTACK_NAMES.get(attack, attack)
+    return name if eps is None else f"{name} {_format_eps(eps)}"
+
+
+def model_label(model: str) -> str:
+    """The display name of a model: vgg16 -> VGG16, small_cnn -> SmallCNN; unknown ids unchanged."""
+    return MODEL_NAMES.get(model, model)
+
+
+def attack_sort_key(attack: str, eps: float | None) -> tuple:
+    """Columns in the papers' order: no attack, then DF, FGSM, PGD-Linf, PGD-L2, MIA-Linf, MIA-L2
+    (unknown attacks after, by name), each by increasing eps."""
+    order = list(ATTACK_NAMES)
+    rank = -1 if attack == NO_ATTACK else (order.index(attack) if attack in order else len(order))
+    return (rank, attack, -1.0 if eps is None else float(eps))
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write `obj` as strict JSON to `path` via a temporary file in the same folder and os.replace.
+
+    The target is either the old file or the complete new one, never a partial file, even when the
+    serialization or the process fails mid-way (the temporary file is removed on error).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(obj, handle, indent=1, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ResultsError(f"{path}: not valid JSON ({err})") from err
+
+
+def write_cell(run_dir: str | os.PathLike, cell: CellResult) -> Path:
+    """Write one finished cell atomically to `run_dir/cells/<cell_key>.json`."""
+    return write_json_atomic(Path(run_dir) / CELLS_DIR / f"{cell.key}.json", cell.to_dict())
+
+
+def write_results(run_dir: str | os.PathLike, cells: Iterable[CellResult], preset: str, paper: str) -> Path:
+    """Write `run_dir/results.json` ({"preset", "paper", "cells"}) atomically."""
+    cells = _unique(list(cells), str(run_dir))
+    doc = {"preset": preset, "paper": paper, "cells": [c.to_dict() for c in cells]}
+    return write_json_atomic(Path(run_dir) / RESULTS_FILE, doc)
+
+
+def _unique(cells: list[CellResult], where: str) -> list[CellResult]:
+    seen: set[str] = set()
+    for cell in cells:
+        if cell.key in seen:
+            raise ResultsError(f"{where}: cell {cell.key} appears twice")
+        seen.add(cell.key)
+    return cells
+
+
+def load_results(run_dir: str | os.PathLike) -> list[CellResult]:
+    """The cells of a run: from results.json, or from the cells/ folder when results.json is absent."""
+    run_dir = Path(run_dir)
+    results = run_dir / RESULTS_FILE
+    if results.is_file():
+        doc = _read_json(results)
+        if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
+            raise ResultsError(f"{results}: expected an object with a 'cells' list")
+        cells = [CellResult.from_dict(d, f"{results} cell {i}") for i, d in enumerate(doc["cells"])]
+        return _unique(cells, str(results))
+    cells_dir = run_dir / CELLS_DIR
+    if not cells_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no {RESULTS_FILE} and no {CELLS_DIR}/ folder: not a run directory")
+    cells = [CellResult.from_dict(_read_json(p), str(p)) for p in sorted(cells_dir.glob("*.json"))]
+    return _unique(cells, str(cells_dir))
+
+
+def load_run_info(run_dir: str | os.PathLike) -> dict[str, str | None]:
+    """{"preset", "paper"} of a run from results.json (None for what it does not say or when absent)."""
+    results = Path(run_dir) / RESULTS_FILE
+    doc = _read_json(results) if results.is_file() else {}
+    doc = doc if isinstance(doc, dict) else {}
+    return {"preset": doc.get("preset"), "paper": doc.get("paper")}
