@@ -1,0 +1,297 @@
+"""Untargeted evasion attacks on model M, one spec for all, run through CleverHans 4 and Foolbox 3.
+
+Units: ``eps`` and ``step_size`` are in 0-255 pixel units (Linf 8, L2 300), as in the papers, and
+converted to [0, 1] units once, here. L2 budgets are over the whole image.
+
+Libraries: fgsm, pgd_* and mim_* run through ``cleverhans.tf2`` (fast_gradient_method,
+projected_gradient_descent, momentum_iterative_method), deepfool_l2 through Foolbox 3
+(L2DeepFoolAttack, logits loss). Gradients run in compiled graphs: CleverHans computes each step's
+gradient in its module-level ``tf.function`` (traced once per model and batch shape), and Foolbox
+gets a ``tf.function`` forward pass.
+
+The BigData legacy step: the original code passes a step of 2.0 in [0, 1] units, so every step
+jumps past the eps-ball and the projection puts it back on the ball's edge. CleverHans'
+projected_gradient_descent asserts ``eps_iter <= eps``, so PGD specs whose step exceeds eps run
+the identical loop (random start, CleverHans fast_gradient_method steps, clip_eta projection,
+[0, 1] clipping) without that assert: ``_pgd_unbounded_step``. MIM has no such assert and keeps the
+step as given.
+
+Unset spec fields take the preset's value (``preset_spec``) or the defaults in ``_DEFAULTS``
+(Foolbox 3's relative step sizes and step counts, CleverHans' MIM step of 0.2 eps and decay 1.0).
+Determinism: the random start uses TF's global generator, re-seeded per batch from ``seed``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import weakref
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")  # foolbox imports GitPython
+
+ATTACK_NAMES = ("fgsm", "pgd_linf", "pgd_l2", "mim_linf", "mim_l2", "deepfool_l2")
+NORMS = {"fgsm": np.inf, "pgd_linf": np.inf, "pgd_l2": 2, "mim_linf": np.inf, "mim_l2": 2, "deepfool_l2": 2}
+# Which optional fields each attack uses; setting any other one is an error.
+_FIELDS = {
+    "fgsm": (),
+    "pgd_linf": ("steps", "step_size", "random_start"),
+    "pgd_l2": ("steps", "step_size", "random_start"),
+    "mim_linf": ("steps", "step_size", "decay"),
+    "mim_l2": ("steps", "step_size", "decay"),
+    "deepfool_l2": ("steps",),
+}
+# Library defaults, step sizes relative to eps: Foolbox LinfPGD (40, eps/30, random start),
+# L2PGD (50, 0.025 eps, random start), CleverHans MIM (10, 0.2 eps, decay 1.0), L2DeepFool (50).
+_DEFAULTS = {
+    "pgd_linf": {"steps": 40, "step_size": 1 / 30, "random_start": True},
+    "pgd_l2": {"steps": 50, "step_size": 0.025, "random_start": True},
+    "mim_linf": {"steps": 10, "step_size": 0.2, "decay": 1.0},
+    "mim_l2": {"steps": 10, "step_size": 0.2, "decay": 1.0},
+    "deepfool_l2": {"steps": 50},
+}
+DEEPFOOL_CANDIDATES = 10
+DEEPFOOL_OVERSHOOT = 0.02
+LINF_TOLERANCE = 1e-6
+L2_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack: name, budget eps (0-255 units; None = DeepFool's minimal perturbation) and options.
+
+    Validated on construction: unknown names, missing, zero or negative eps, non-positive steps or step
+    sizes and options the attack does not use raise ValueError before any work.
+    """
+
+    name: str
+    eps: float | None
+    steps: int | None = None
+    step_size: float | None = None
+    random_start: bool | None = None
+    decay: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ATTACK_NAMES:
+            raise ValueError(f"unknown attack {self.name!r}; valid: {', '.join(ATTACK_NAMES)}")
+        if self.eps is None:
+            if self.name != "deepfool_l2":
+                raise ValueError(f"{self.name} needs an eps (0-255 units); only deepfool_l2 accepts eps=None")
+        elif not np.isfinite(self.eps) or self.eps <= 0:
+            raise ValueError(f"eps must be a finite number > 0 (0-255 units), got {self.eps}")
+        used = _FIELDS[self.name]
+        for option in ("steps", "step_size", "random_start", "decay"):
+            if getattr(self, option) is not None and option not in used:
+                raise ValueError(f"{self.name} does not take {option}; it takes: {', '.join(used) or 'only eps'}")
+        if self.steps is not None and (int(self.steps) != self.steps or self.steps < 1):
+            raise ValueError(f"steps must be a positive integer, got {self.steps}")
+        if self.step_size is not None and not self.step_size > 0:
+            raise ValueError(f"step_size must be > 0 (0-255 units), got {self.step_size}")
+        if self.decay is not None and self.decay < 0:
+            raise ValueError(f"decay must be >= 0, got {self.decay}")
+
+    @property
+    def norm(self) -> float:
+        """np.inf or 2."""
+        return NORMS[self.name]
+
+    def resolved(self) -> AttackSpec:
+        """The spec with every unset option filled from the library defaults (absolute units)."""
+        defaults = dict(_DEFAULTS.get(self.name, {}))
+        if "step_size" in defaults:
+            defaults["step_size"] *= self.eps
+        values = {key: value if getattr(self, key) is None else getattr(self, key) for key, value in defaults.items()}
+        return dataclasses.replace(self, **values)
+
+    def to_dict(self) -> dict:
+        """JSON-able form (for npz metadata and run manifests)."""
+        return dataclasses.asdict(self)
+
+    def label(self) -> str:
+        """Short name as on the command line: ``pgd_linf:8``."""
+        return self.name if self.eps is None else f"{self.name}:{self.eps:g}"
+
+
+def parse_spec(text: str) -> tuple[str, float | None]:
+    """Parse ``NAME:EPS`` (``deepfool_l2`` or ``deepfool_l2:none`` for eps None)."""
+    name, _, eps_text = text.partition(":")
+    if eps_text.strip().lower() in ("", "none"):
+        return name.strip(), None
+    try:
+        return name.strip(), float(eps_text)
+    except ValueError:
+        raise ValueError(f"bad attack spec {text!r}: expected NAME:EPS, e.g. pgd_linf:8") from None
+
+
+_LEGACY_STEP = 2.0 * 255  # the BigData code's step of 2.0 in [0, 1] units
+_CORRECTED_L2_STEP = 75.0  # 2/255 at Linf eps 8 is a quarter of eps; the same quarter of L2 eps 300
+PRESETS: dict[str, dict[str, dict]] = {
+    "kdd2019": {
+        "deepfool_l2": {"steps": 100},
+        "fgsm": {},
+        "pgd_linf": {"steps": 40, "step_size": 0.01 * 255, "random_start": True},
+    },
+    "bigdata2020_legacy": {
+        "pgd_linf": {"steps": 20, "step_size": _LEGACY_STEP, "random_start": True},
+        "pgd_l2": {"steps": 20, "step_size": _LEGACY_STEP, "random_start": True},
+        "mim_linf": {"steps": 20, "step_size": _LEGACY_STEP, "decay": 1.0},
+        "mim_l2": {"steps": 20, "step_size": _LEGACY_STEP, "decay": 1.0},
+    },
+    "bigdata2020_corrected": {
+        "pgd_linf": {"steps": 20, "step_size": 2.0, "random_start": True},
+        "pgd_l2": {"steps": 20, "step_size": _CORRECTED_L2_STEP, "random_start": True},
+        "mim_linf": {"steps": 20, "step_size": 2.0, "decay": 1.0},
+        "mim_l2": {"steps": 20, "step_size": _CORRECTED_L2_STEP, "decay": 1.0},
+    },
+}
+"""Each paper's attack settings (0-255 units). kdd2019: Foolbox's PGD abs step 0.01 = 2.55.
+bigdata2020_legacy: the original code's step 2.0 in [0,1] units (= 510). bigdata2020_corrected:
+2/255 for Linf and, for L2, 75/255: the same step-to-budget ratio (1/4) at the paired budgets
+(Linf 8 <-> L2 300, Linf 16 <-> L2 600)."""
+
+
+def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:
+    """The spec of attack ``name`` at budget ``eps`` under a paper preset."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown attack preset {preset!r}; valid: {', '.join(PRESETS)}")
+    if name not in PRESETS[preset]:
+        raise ValueError(f"preset {preset} has no attack {name!r}; it has: {', '.join(PRESETS[preset])}")
+    return AttackSpec(name, eps, **PRESETS[preset][name])
+
+
+@dataclass
+class AttackResult:
+    """Per-image outcome. success = (predictions_adv != labels), measured on images_adv."""
+
+    images_adv: np.ndarray
+    success: np.ndarray
+    predictions_adv: np.ndarray
+    predictions_clean: np.ndarray
+    spec: AttackSpec
+
+
+_COMPILED: "weakref.WeakKeyDictionary[object, Callable]" = weakref.WeakKeyDictionary()
+
+
+def compiled_logits(model: tf.keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    """A cached tf.function computing the model's logits in inference mode (one per model)."""
+    if model not in _COMPILED:
+        _COMPILED[model] = tf.function(lambda x: model(x, training=False))
+    return _COMPILED[model]
+
+
+def predict(model: tf.keras.Model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Predicted class ids (argmax of the logits), batched and compiled."""
+    logits_fn = compiled_logits(model)
+    out = [np.argmax(logits_fn(tf.constant(images[i : i + batch_size])).numpy(), axis=1) for i in range(0, len(images), batch_size)]
+    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, dtype=np.int64)
+
+
+def validate_inputs(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check shapes, range and labels before any work; returns float32 images and int64 labels."""
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    expected = tuple(model.input_shape[1:])
+    if images.ndim != 4 or images.shape[1:] != expected:
+        raise ValueError(f"images must have shape [N, {', '.join(map(str, expected))}] for this model, got {images.shape}")
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(f"images must be float RGB in [0, 1], got dtype {images.dtype}")
+    images = images.astype(np.float32, copy=False)
+    if images.size and (not np.all(np.isfinite(images)) or images.min() < 0.0 or images.max() > 1.0):
+        raise ValueError(f"images must lie in [0, 1]; got range [{np.nanmin(images)}, {np.nanmax(images)}]")
+    num_classes = int(model.output_shape[-1])
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have shape [{len(images)}], got {labels.shape}")
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must be integers in [0, {num_classes}), got {labels.dtype} in [{labels.min()}, {labels.max()}]")
+    return images, labels.astype(np.int64)
+
+
+def _pgd_unbounded_step(model_fn, x, y, eps, eps_iter, nb_iter, norm, rand_init):
+    """CleverHans' projected_gradient_descent loop, minus its ``eps_iter <= eps`` assert (legacy step)."""
+    from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
+    from cleverhans.tf2.utils import clip_eta, random_lp_vector
+
+    eta = random_lp_vector(tf.shape(x), norm, tf.cast(eps, x.dtype), dtype=x.dtype) if rand_init else tf.zeros_like(x)
+    adv_x = tf.clip_by_value(x + clip_eta(eta, norm, eps), 0.0, 1.0)
+    for _ in range(nb_iter):
+        adv_x = fast_gradient_method(model_fn, adv_x, eps_iter, norm, clip_min=0.0, clip_max=1.0, y=y)
+        adv_x = tf.clip_by_value(x + clip_eta(adv_x - x, norm, eps), 0.0, 1.0)
+    return adv_x
+
+
+def perturb(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
+    """One batch through the library that implements ``spec``: no validation or final projection
+    (see ``attack``); for loops that already hold valid tensors, like adversarial training."""
+    spec = spec.resolved()
+    eps = None if spec.eps is None else spec.eps / 255.0
+    if spec.name == "deepfool_l2":
+        import foolbox as fb
+
+        fmodel = fb.TensorFlowModel(compiled_logits(model), bounds=(0.0, 1.0), device="/CPU:0")
+        candidates = min(DEEPFOOL_CANDIDATES, int(model.output_shape[-1]))
+        deepfool = fb.attacks.L2DeepFoolAttack(
+            steps=spec.steps, candidates=candidates, overshoot=DEEPFOOL_OVERSHOOT, loss="logits"
+        )
+        _, clipped, _ = deepfool(fmodel, x, y, epsilons=eps)
+        return clipped
+    if spec.name == "fgsm":
+        from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
+
+        return fast_gradient_method(model, x, eps, np.inf, clip_min=0.0, clip_max=1.0, y=y)
+    step = spec.step_size / 255.0
+    if spec.name.startswith("mim"):
+        from cleverhans.tf2.attacks.momentum_iterative_method import momentum_iterative_method
+
+        return momentum_iterative_method(
+            model, x, eps=eps, eps_iter=step, nb_iter=spec.steps, norm=spec.norm, clip_min=0.0, clip_max=1.0,
+            y=y, decay_factor=spec.decay, sanity_checks=False,
+        )
+    if step > eps:
+        return _pgd_unbounded_step(model, x, y, eps, step, spec.steps, spec.norm, spec.random_start)
+    from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
+
+    return projected_gradient_descent(
+        model, x, eps, step, spec.steps, spec.norm, clip_min=0.0, clip_max=1.0, y=y, rand_init=spec.random_start
+    )
+
+
+def project(x: np.ndarray, x_adv: np.ndarray, norm: float, eps: float | None) -> np.ndarray:
+    """Put x_adv back into [0, 1] and the eps-ball around x (eps in [0, 1] units): guards the
+    budget against float drift in the libraries' own projections."""
+    delta = x_adv.astype(np.float64) - x
+    if eps is not None:
+        if norm == np.inf:
+            delta = np.clip(delta, -eps, eps)
+        else:
+            norms = np.sqrt(np.sum(delta**2, axis=(1, 2, 3), keepdims=True))
+            delta *= np.minimum(1.0, eps / np.maximum(norms, 1e-12))
+    return np.clip(x + delta, 0.0, 1.0).astype(np.float32)
+
+
+def attack(
+    model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: int = 32, seed: int = 0
+) -> AttackResult:
+    """Attack ``images`` (float32 [N,H,W,3] in [0,1]) with true ``labels``; untargeted, deterministic for a seed."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be positive, got {batch_size}")
+    images, labels = validate_inputs(model, images, labels)
+    spec = spec.resolved()
+    eps = None if spec.eps is None else spec.eps / 255.0
+    adversarial = np.empty_like(images)
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size]
+        tf.random.set_seed(seed * 1_000_003 + start)
+        x_adv = perturb(model, tf.constant(x), tf.constant(labels[start : start + batch_size]), spec)
+        adversarial[start : start + len(x)] = project(x, np.asarray(x_adv), spec.norm, eps)
+    predictions_adv = predict(model, adversarial, batch_size)
+    return AttackResult(
+        images_adv=adversarial,
+        success=predictions_adv != labels,
+        predictions_adv=predictions_adv,
+        predictions_clean=predict(model, images, batch_size),
+        spec=spec,
+    )

@@ -1,0 +1,230 @@
+"""Model M builders: the papers' ImageNet architectures with new heads, plus a small CPU CNN.
+
+Every model takes float32 RGB images in [0, 1] and applies its architecture's own preprocessing
+inside the graph (a serializable layer), so attacks, training and evaluation all work in [0, 1]
+pixel space. Every model outputs logits (no softmax): the attack libraries need them.
+
+A trained model is stored as a Keras ``.keras`` file plus a JSON sidecar (``<name>.json``) holding
+the class names in output order, the architecture, the input size and training information.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+ARCHS = ("vgg16", "resnet50", "resnet101", "densenet121", "small_cnn")
+
+# keras.applications constructor, notop ImageNet weights path under _WEIGHTS_URL, preprocessing mode.
+_APPLICATIONS = {
+    "vgg16": (keras.applications.VGG16, "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe"),
+    "resnet50": (keras.applications.ResNet50, "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe"),
+    "resnet101": (keras.applications.ResNet101, "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe"),
+    "densenet121": (
+        keras.applications.DenseNet121,
+        "densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "torch",
+    ),
+}
+_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+_TORCH_MEAN = (0.485, 0.456, 0.406)
+_TORCH_STD = (0.229, 0.224, 0.225)
+
+
+class MissingWeightsError(FileNotFoundError):
+    """Pretrained weights that are neither in the Keras cache nor downloadable here."""
+
+
+@keras.saving.register_keras_serializable(package="unmask")
+class Preprocess(layers.Layer):
+    """Maps [0, 1] RGB to an architecture's expected input, as keras.applications' preprocess_input.
+
+    caffe: x*255, RGB->BGR, minus the ImageNet BGR mean (VGG, ResNet); torch: (x - mean) / std
+    (DenseNet); symmetric: 2x - 1 (small_cnn).
+    """
+
+    def __init__(self, mode: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        if mode not in ("caffe", "torch", "symmetric"):
+            raise ValueError(f"unknown preprocessing mode {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "caffe":
+            return x[..., ::-1] * 255.0 - np.asarray(_CAFFE_BGR_MEAN, dtype="float32")
+        if self.mode == "torch":
+            return (x - np.asarray(_TORCH_MEAN, dtype="float32")) / np.asarray(_TORCH_STD, dtype="float32")
+        return x * 2.0 - 1.0
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mode": self.mode}
+
+
+def keras_cache_dirs() -> list[Path]:
+    """Where keras.utils.get_file keeps downloaded models: $KERAS_HOME or ~/.keras, else /tmp/.keras."""
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+    return [home / "models", Path(tempfile.gettempdir()) / ".keras" / "models"]
+
+
+def imagenet_weights_path(arch: str) -> Path:
+    """The cached notop ImageNet weights of ``arch``; MissingWeightsError (no download attempt) if absent."""
+    url_path = _APPLICATIONS[arch][1]
+    file_name = url_path.split("/")[-1]
+    for folder in keras_cache_dirs():
+        if (folder / file_name).is_file():
+            return folder / file_name
+    raise MissingWeightsError(
+        f"ImageNet weights for {arch} not found: put {file_name} into {keras_cache_dirs()[0]}/ "
+        f"(download it from {_WEIGHTS_URL}{url_path}; no download is attempted here), "
+        f"or train from scratch with --weights none (weights=None)."
+    )
+
+
+def _small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64)):
+    """A narrow pre-activation ResNet: stem conv, one residual block per stage, stride 2 between stages."""
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    for stage, width in enumerate(widths):
+        stride = 1 if stage == 0 else 2
+        shortcut = x
+        y = layers.BatchNormalization(name=f"s{stage}_bn1")(x)
+        y = layers.ReLU(name=f"s{stage}_relu1")(y)
+        if stride != 1 or shortcut.shape[-1] != width:
+            shortcut = layers.Conv2D(width, 1, strides=stride, use_bias=False, name=f"s{stage}_proj")(y)
+        y = layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False, name=f"s{stage}_conv1")(y)
+        y = layers.BatchNormalization(name=f"s{stage}_bn2")(y)
+        y = layers.ReLU(name=f"s{stage}_relu2")(y)
+        y = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"s{stage}_conv2")(y)
+        x = layers.Add(name=f"s{stage}_add")([shortcut, y])
+    x = layers.BatchNormalization(name="final_bn")(x)
+    return layers.ReLU(name="final_relu")(x)
+
+
+def _head(arch: str, features, num_classes: int):
+    """The papers' heads: VGG16 4096-ReLU-Dropout-4096-ReLU-Dropout-N; the others pool + Dense(N)."""
+    if arch == "vgg16":
+        x = layers.Flatten(name="flatten")(features)
+        x = layers.Dense(4096, activation="relu", name="fc1")(x)
+        x = layers.Dropout(0.5, name="dropout1")(x)
+        x = layers.Dense(4096, activation="relu", name="fc2")(x)
+        x = layers.Dropout(0.5, name="dropout2")(x)
+    else:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
+    return layers.Dense(num_classes, name="logits")(x)
+
+
+def build_classifier(
+    arch: str,
+    num_classes: int,
+    weights: str | Path | None = "imagenet",
+    freeze_base: bool = False,
+    image_size: int = 150,
+) -> keras.Model:
+    """Build model M: [0,1] RGB [image_size, image_size, 3] in, logits over num_classes out.
+
+    weights: "imagenet" (from the Keras cache only; MissingWeightsError otherwise), None (random
+    init), or a path to a notop base weights file for keras.applications. small_cnn always starts
+    from scratch. freeze_base freezes everything but the new head (the KDD'19 setting).
+    """
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHS)}")
+    if num_classes < 2:
+        raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
+    if weights is not None and str(weights).lower() == "none":
+        weights = None
+    inputs = keras.Input((image_size, image_size, 3), dtype="float32", name="image")
+    if arch == "small_cnn":
+        if weights is not None:
+            raise ValueError("small_cnn has no pretrained weights; use weights=None")
+        features = _small_cnn_base(Preprocess("symmetric", name="preprocess")(inputs))
+    else:
+        constructor, _, mode = _APPLICATIONS[arch]
+        if weights == "imagenet":
+            weights_file: Path | None = imagenet_weights_path(arch)
+        elif weights is None:
+            weights_file = None
+        else:
+            weights_file = Path(weights)
+            if not weights_file.is_file():
+                raise MissingWeightsError(f"base weights file {weights_file} for {arch} does not exist")
+        base = constructor(
+            include_top=False,
+            weights=str(weights_file) if weights_file else None,
+            input_shape=(image_size, image_size, 3),
+        )
+        base.trainable = not freeze_base
+        features = base(Preprocess(mode, name="preprocess")(inputs))
+    return keras.Model(inputs, _head(arch, features, num_classes), name=f"m_{arch}")
+
+
+@dataclass(frozen=True)
+class ClassifierInfo:
+    """The sidecar metadata of a saved classifier."""
+
+    class_names: tuple[str, ...]
+    arch: str
+    image_size: int
+    extra: dict = field(default_factory=dict)
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON metadata file stored beside a ``.keras`` model file."""
+    return Path(path).with_suffix(".json")
+
+
+def _check_model_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"classifier files end in .keras, got {path}")
+    return path
+
+
+def save_classifier(
+    model: keras.Model,
+    path: str | Path,
+    class_names: Sequence[str],
+    arch: str,
+    image_size: int,
+    extra: dict | None = None,
+) -> Path:
+    """Write model (``path``, .keras) and its JSON sidecar atomically; returns the model path."""
+    path = _check_model_path(path)
+    if model.output_shape[-1] != len(class_names):
+        raise ValueError(f"model outputs {model.output_shape[-1]} logits but {len(class_names)} class names were given")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"class_names": list(class_names), "arch": arch, "image_size": int(image_size), "extra": extra or {}}
+    tmp_model = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
+    tmp_info = path.with_name(f".{path.stem}.tmp{os.getpid()}.json")
+    model.save(tmp_model)
+    tmp_info.write_text(json.dumps(info, indent=2, sort_keys=True))
+    os.replace(tmp_model, path)
+    os.replace(tmp_info, sidecar_path(path))
+    return path
+
+
+def read_classifier_info(path: str | Path) -> ClassifierInfo:
+    """Read only the sidecar of a saved classifier (cheap: no model load)."""
+    meta = sidecar_path(_check_model_path(path))
+    if not meta.is_file():
+        raise FileNotFoundError(f"classifier metadata {meta} not found (expected beside {path})")
+    raw = json.loads(meta.read_text())
+    return ClassifierInfo(tuple(raw["class_names"]), raw["arch"], int(raw["image_size"]), raw.get("extra", {}))
+
+
+def load_classifier(path: str | Path) -> tuple[keras.Model, ClassifierInfo]:
+    """Load a classifier saved by save_classifier, checking it against its metadata."""
+    path = _check_model_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"classifier {path} not found")
+    info = read_classifier_info(path)
+    model = keras.saving.load_model(path, compile=False)
+    if model.output_shape[-1] != len(info.class_names):
+        raise ValueError(f"{path}: {model.output_shape[-1]} logits but {len(info.class_names)} class names in metadata")
+    return model, info

@@ -1,0 +1,280 @@
+"""Train model M on class-set image folders, optionally adversarially, and the AT eps line search.
+
+Presets (FACTS section 5): ``bigdata2020`` fine-tunes the whole network with SGD (lr 0.001, momentum
+0.9, weight decay 2e-4, batch 32, 30 epochs, best validation epoch, seed 5); ``kdd2019`` freezes the
+ImageNet base and trains the new dense head only. The KDD paper gives no optimizer settings, so it
+reuses the same SGD. Weight decay is PyTorch's coupled form (``wd * w`` added to the gradient before
+momentum) over every trainable variable, as the BigData code's ``torch.optim.SGD(weight_decay=...)``.
+
+Adversarial training (Madry et al.): every batch is replaced by its PGD-Linf adversarial version
+(eps 4, 7 steps, the attack preset's step: 2.0 in [0,1] units for ``bigdata2020_legacy``), crafted
+with the model in inference mode; the kept epoch maximizes the mean of benign and adversarial
+validation accuracy.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from unmask.attacks import AttackSpec, attack, perturb, predict, preset_spec
+from unmask.classifiers import build_classifier, load_classifier, read_classifier_info, save_classifier
+from unmask.images import iter_batches, list_image_folder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainPreset:
+    """The optimisation settings of one paper."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+    freeze_base: bool
+    weights: str
+    image_size: int = 150
+    val_fraction: float = 0.1
+    adversarial_steps: int = 7
+
+
+TRAIN_PRESETS = {
+    "bigdata2020": TrainPreset(30, 32, 0.001, 0.9, 2e-4, freeze_base=False, weights="imagenet"),
+    "kdd2019": TrainPreset(30, 32, 0.001, 0.9, 2e-4, freeze_base=True, weights="imagenet"),
+}
+
+
+@dataclass
+class TrainResult:
+    """Where the model went and how its kept epoch scored."""
+
+    model_path: Path
+    best_epoch: int
+    val_accuracy: float
+    val_adv_accuracy: float | None
+    history: list[dict]
+    reused: bool
+    log_path: Path
+
+
+def adversarial_spec(eps: float, attack_preset: str, steps: int) -> AttackSpec:
+    """The PGD-Linf spec used to train (and select) an adversarially trained model."""
+    return dataclasses.replace(preset_spec(attack_preset, "pgd_linf", eps), steps=steps)
+
+
+def split_items(items: list, fraction: float, seed: int) -> tuple[list, list]:
+    """Seeded random (train, val) split holding out ``fraction`` of the items (at least one)."""
+    order = np.random.default_rng(seed).permutation(len(items))
+    n_val = max(1, int(round(len(items) * fraction)))
+    return [items[i] for i in order[n_val:]], [items[i] for i in order[:n_val]]
+
+
+def validation_items(train_dir: str | Path, val_dir: str | Path | None, class_names: Sequence[str], preset: str, seed: int) -> tuple[list, list]:
+    """(train, val) items: val_dir's images, or the preset's seeded hold-out of train_dir."""
+    train_items = list_image_folder(train_dir, class_names)
+    if val_dir is not None:
+        return train_items, list_image_folder(val_dir, class_names)
+    return split_items(train_items, TRAIN_PRESETS[preset].val_fraction, seed)
+
+
+def load_items(items: Sequence, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """All images of ``items`` in memory (validation sets only: small), skipping unreadable ones."""
+    xs, ys = [], []
+    for x, y, _ in iter_batches(items, size, 64):
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        raise ValueError("no readable validation images")
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, weight_decay: float, size: int, seed: int):
+    """A compiled SGD step with random horizontal flips and coupled weight decay."""
+    flips = tf.random.Generator.from_seed(seed)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    signature = [tf.TensorSpec([None, size, size, 3], tf.float32), tf.TensorSpec([None], tf.int64)]
+
+    @tf.function(input_signature=signature)
+    def step(x, y):
+        flip = flips.uniform([tf.shape(x)[0], 1, 1, 1]) < 0.5
+        x = tf.where(flip, x[:, :, ::-1, :], x)
+        variables = model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = loss_fn(y, logits)
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients([(g + weight_decay * v, v) for g, v in zip(grads, variables)])
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+        return loss, correct
+
+    return step
+
+
+def _request(**kwargs) -> dict:
+    """The JSON-normalized training request stored in the model's metadata (for idempotence)."""
+    return json.loads(json.dumps(kwargs, default=str))
+
+
+def train_classifier(
+    train_dir: str | Path,
+    val_dir: str | Path | None,
+    class_names: Sequence[str],
+    arch: str,
+    out_path: str | Path,
+    preset: str = "bigdata2020",
+    epochs: int | None = None,
+    image_size: int | None = None,
+    weights: str | Path | None = None,
+    adversarial_eps: float | None = None,
+    seed: int = 5,
+    batch_size: int | None = None,
+    attack_preset: str = "bigdata2020_legacy",
+    progress: bool = True,
+) -> TrainResult:
+    """Train M on ``<train_dir>/<class>/*`` and save the best-validation epoch to ``out_path`` (.keras).
+
+    val_dir None holds out the preset's 10% of train_dir (seeded). weights: None trains from
+    scratch, "imagenet" or a path loads a base (see build_classifier); the preset's frozen base
+    applies only with pretrained weights. adversarial_eps (0-255 units) turns on PGD-Linf
+    adversarial training. Idempotent: an existing model whose stored request matches is returned.
+    """
+    if preset not in TRAIN_PRESETS:
+        raise ValueError(f"unknown training preset {preset!r}; valid: {', '.join(TRAIN_PRESETS)}")
+    settings = TRAIN_PRESETS[preset]
+    epochs = epochs or settings.epochs
+    image_size = image_size or settings.image_size
+    batch_size = batch_size or settings.batch_size
+    weights = None if weights is None or str(weights).lower() == "none" else str(weights)
+    out_path = Path(out_path)
+    log_path = out_path.with_suffix(".csv")
+    request = _request(
+        train_dir=Path(train_dir).resolve(), val_dir=Path(val_dir).resolve() if val_dir else None,
+        class_names=list(class_names), arch=arch, preset=preset, epochs=epochs, image_size=image_size,
+        weights=weights, adversarial_eps=adversarial_eps, seed=seed, batch_size=batch_size,
+        attack_preset=attack_preset if adversarial_eps is not None else None,
+    )
+    if out_path.is_file():
+        try:
+            info = read_classifier_info(out_path)
+        except (FileNotFoundError, ValueError, KeyError) as err:
+            log.warning("retraining: cannot read metadata of %s (%s)", out_path, err)
+        else:
+            if info.extra.get("request") == request:
+                return TrainResult(out_path, info.extra["best_epoch"], info.extra["val_accuracy"],
+                                   info.extra["val_adv_accuracy"], info.extra["history"], True, log_path)
+            log.warning("retraining: %s was trained for a different request", out_path)
+
+    train_items, val_items = validation_items(train_dir, val_dir, class_names, preset, seed)
+    spec = adversarial_spec(adversarial_eps, attack_preset, settings.adversarial_steps) if adversarial_eps is not None else None
+    x_val, y_val = load_items(val_items, image_size)
+
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(arch, len(class_names), weights, settings.freeze_base and weights is not None, image_size)
+    optimizer = keras.optimizers.SGD(learning_rate=settings.learning_rate, momentum=settings.momentum)
+    optimizer.build(model.trainable_variables)
+    step = _make_train_step(model, optimizer, settings.weight_decay, image_size, seed)
+    history: list[dict] = []
+    best: tuple[float, int, list] = (-1.0, 0, model.get_weights())
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", newline="") as log_file:
+        writer = csv.DictWriter(log_file, ["epoch", "train_loss", "train_accuracy", "val_accuracy", "val_adv_accuracy", "score", "seconds"])
+        writer.writeheader()
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            order = np.random.default_rng([seed, epoch]).permutation(len(train_items))
+            total_loss = total_correct = seen = 0.0
+            bar = tqdm(total=len(order), desc=f"epoch {epoch}/{epochs}", unit="img", disable=not progress, leave=False)
+            for x, y, _ in iter_batches([train_items[i] for i in order], image_size, batch_size):
+                x, y = tf.constant(x), tf.constant(y)
+                if spec is not None:
+                    x = perturb(model, x, y, spec)
+                loss, correct = step(x, y)
+                total_loss += float(loss) * len(y)
+                total_correct += float(correct)
+                seen += len(y)
+                bar.update(len(y))
+            bar.close()
+            row = {"epoch": epoch, "train_loss": total_loss / max(seen, 1), "train_accuracy": total_correct / max(seen, 1)}
+            row.update(evaluate_split(model, x_val, y_val, spec, batch_size, seed))
+            row["seconds"] = time.perf_counter() - started
+            history.append(row)
+            writer.writerow(row)
+            log_file.flush()
+            log.info("epoch %d: %s", epoch, row)
+            if row["score"] > best[0]:
+                best = (row["score"], epoch, model.get_weights())
+    model.set_weights(best[2])
+    kept = history[best[1] - 1]
+    extra = {"request": request, "best_epoch": best[1], "val_accuracy": kept["val_accuracy"],
+             "val_adv_accuracy": kept["val_adv_accuracy"], "history": history,
+             "adversarial_spec": spec.to_dict() if spec else None}
+    save_classifier(model, out_path, class_names, arch, image_size, extra)
+    return TrainResult(out_path, best[1], kept["val_accuracy"], kept["val_adv_accuracy"], history, False, log_path)
+
+
+def evaluate_split(model: keras.Model, x: np.ndarray, y: np.ndarray, spec: AttackSpec | None, batch_size: int, seed: int) -> dict:
+    """Benign accuracy, adversarial accuracy under ``spec`` (or None) and the selection score
+    (benign accuracy, or the mean of benign and adversarial accuracy when spec is given)."""
+    if spec is None:
+        accuracy = float(np.mean(predict(model, x, batch_size) == y))
+        return {"val_accuracy": accuracy, "val_adv_accuracy": None, "score": accuracy}
+    result = attack(model, x, y, spec, batch_size=batch_size, seed=seed)
+    accuracy = float(np.mean(result.predictions_clean == y))
+    adv_accuracy = float(np.mean(~result.success))
+    return {"val_accuracy": accuracy, "val_adv_accuracy": adv_accuracy, "score": (accuracy + adv_accuracy) / 2}
+
+
+def eps_search(
+    train_dir: str | Path,
+    val_dir: str | Path | None,
+    class_names: Sequence[str],
+    arch: str,
+    out_dir: str | Path,
+    eps_values: Sequence[float] = (1, 2, 4, 6, 8, 16),
+    eval_eps: float = 8.0,
+    attack_preset: str = "bigdata2020_legacy",
+    **train_kwargs,
+) -> list[dict]:
+    """The AT line search: one adversarially trained model per eps (reused when already trained),
+    each scored on validation by the mean of benign accuracy and accuracy under the preset's test
+    PGD-Linf at ``eval_eps``, so a tiny training eps cannot win by being easy to defend."""
+    out_dir = Path(out_dir)
+    spec = preset_spec(attack_preset, "pgd_linf", eval_eps)
+    rows = []
+    for eps in eps_values:
+        result = train_classifier(train_dir, val_dir, class_names, arch, out_dir / f"{arch}_at_eps{eps:g}.keras",
+                                  adversarial_eps=eps, attack_preset=attack_preset, **train_kwargs)
+        model, info = load_classifier(result.model_path)
+        request = info.extra["request"]
+        _, val_items = validation_items(train_dir, val_dir, class_names, request["preset"], request["seed"])
+        x_val, y_val = load_items(val_items, info.image_size)
+        scores = evaluate_split(model, x_val, y_val, spec, request["batch_size"], request["seed"])
+        rows.append({"train_eps": eps, "val_accuracy": scores["val_accuracy"],
+                     f"val_adv_accuracy_eps{eval_eps:g}": scores["val_adv_accuracy"], "score": scores["score"],
+                     "model": str(result.model_path)})
+    return rows
+
+
+def format_eps_table(rows: list[dict]) -> str:
+    """The line-search table as Markdown, best score marked."""
+    if not rows:
+        return ""
+    best = max(rows, key=lambda r: r["score"])
+    keys = [k for k in rows[0] if k != "model"]
+    lines = ["| " + " | ".join(keys) + " | best |", "|" + "---|" * (len(keys) + 1)]
+    for row in rows:
+        cells = [f"{row[k]:.4f}" if isinstance(row[k], float) else f"{row[k]:g}" for k in keys]
+        lines.append("| " + " | ".join(cells) + f" | {'*' if row is best else ''} |")
+    return "\n".join(lines)
