@@ -21,6 +21,8 @@ from typing import NamedTuple
 KDD2019 = "kdd2019"
 BIGDATA2020 = "bigdata2020"
 PAPERS: tuple[str, ...] = (KDD2019, BIGDATA2020)
+PAPER_MODELS: dict[str, tuple[str, ...]] = {KDD2019: ("vgg16", "resnet50"), BIGDATA2020: ("resnet50", "densenet121")}
+"""The models M each paper evaluates."""
 
 UM_METRIC = "acc_um"
 OPERATING_POINT = "0.1"
@@ -127,13 +129,13 @@ def published(paper: str, model: str | None, class_set: str | None, attack: str 
               eps: float | None, metric: str) -> float | None:
     """The published number for this cell and metric, or None when the paper has none.
 
-    Falls back to the model-less key (figures the paper gives per class set only, such as the
-    detection image counts of BigData Table 2).
+    For one of the paper's own models, falls back to the model-less key (figures the paper gives per
+    class set only, such as the detection image counts of BigData Table 2).
     """
     if paper not in PAPERS:
         raise ValueError(f"unknown paper {paper!r}; known papers: {', '.join(PAPERS)}")
     eps = None if eps is None else float(eps)
     value = PUBLISHED.get(PaperKey(paper, model, class_set, attack, eps, metric))
-    if value is None and model is not None:
+    if value is None and model in PAPER_MODELS[paper]:
         value = PUBLISHED.get(PaperKey(paper, None, class_set, attack, eps, metric))
     return value

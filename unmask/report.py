@@ -32,7 +32,6 @@ from unmask.results import (
     ResultsError,
     attack_label,
     attack_sort_key,
-    cell_key,
     load_results,
     load_run_info,
     model_label,
@@ -50,7 +49,8 @@ NO_PUBLISHED = "n/a"
 PAPER_TITLES = {KDD2019: "KDD'19", BIGDATA2020: "BigData'20"}
 PAPER_CLASS_SETS = ("CS3a", "CS3b", "CS5a", "CS5b")
 
-CellIndex = dict[tuple[str, str, str, float | None], CellResult]
+CellKey = tuple[str, str, str, float | None]
+CellIndex = dict[CellKey, CellResult]
 AttackKey = tuple[str, float | None]
 
 
@@ -84,13 +84,21 @@ COUNT = Fmt(1.0, 0, 0)
 
 @dataclass(frozen=True)
 class Slot:
-    """One number of a table row: the cell it comes from (None: not in the run), the value (None:
-    absent from the cell), how to show it and the published metric it compares with (None: none)."""
+    """One number of a table row: where it sits (model, class set, attack, eps), the cell it comes
+    from (None: not in the run), the value (None: absent from the cell), how to show it and the
+    published metric it compares with (None: none)."""
 
+    at: CellKey
     cell: CellResult | None
     value: float | None
     fmt: Fmt
     metric: str | None = None
+
+
+def slot(idx: CellIndex, at: CellKey, attr: str, fmt: Fmt, metric: str | None = None) -> Slot:
+    """The slot of attribute `attr` of the cell at `at` (absent cells give an empty slot)."""
+    cell = idx.get(at)
+    return Slot(at, cell, None if cell is None else getattr(cell, attr), fmt, metric)
 
 
 @dataclass(frozen=True)
@@ -120,11 +128,10 @@ class Comparer:
 
     def lookup(self, slot: Slot) -> tuple[float, str] | None:
         """(published value, paper) for a slot, or None when no paper has it."""
-        if slot.cell is None or slot.metric is None:
+        if slot.metric is None:
             return None
-        c = slot.cell
         for paper in self.papers:
-            value = published(paper, c.model, c.class_set, c.attack, c.eps, slot.metric)
+            value = published(paper, *slot.at, slot.metric)
             if value is not None:
                 return value, paper
         return None
@@ -137,10 +144,6 @@ class Comparer:
         record = Comparison(table, slot.cell, column, slot.value, value, paper, slot.fmt)
         self.records.append(record)
         return record
-
-
-def _get(cell: CellResult | None, name: str) -> float | None:
-    return None if cell is None else getattr(cell, name)
 
 
 def _ordered(names: Iterable[str], known: Sequence[str]) -> list[str]:
@@ -191,12 +194,13 @@ class TableBuilder:
                         "ours - paper rows: the difference, in the unit of the table."]
         self.table = Table(title, index + values, notes=notes + (compare_note if comparer else []))
 
-    def add(self, index_cells: list[str], slots: list[Slot]) -> None:
+    def add(self, labels: list[str], slots: list[Slot]) -> None:
+        """Add the row(s) of one row key: `labels` fill the index columns, `slots` the value columns."""
         ours = [NOT_RUN if s.cell is None else NO_AT if s.value is None else s.fmt.show(s.value) for s in slots]
         if self.comparer is None:
-            self.table.add(index_cells + ours)
+            self.table.add(labels + ours)
             return
-        self.table.add(index_cells + ["ours"] + ours)
+        self.table.add(labels + ["ours"] + ours)
         records = [self.comparer.compare(self.name, col.flat, s) for col, s in zip(self.values, slots)]
         found = [self.comparer.lookup(s) for s in slots]
         if not any(found):
@@ -205,8 +209,8 @@ class TableBuilder:
         paper_row = [NO_PUBLISHED if f is None else s.fmt.show(f[0]) for s, f in zip(slots, found)]
         diff_row = ["" if r is None or r.difference is None else s.fmt.diff(r.difference)
                     for s, r in zip(slots, records)]
-        self.table.add(index_cells + [label] + paper_row)
-        self.table.add(index_cells + ["ours - paper"] + diff_row)
+        self.table.add(labels + [label] + paper_row)
+        self.table.add(labels + ["ours - paper"] + diff_row)
 
 
 _NOTES = [f"{NOT_RUN}: not in this run.", f"{NO_AT}: no adversarially trained model in this run."]
@@ -225,12 +229,10 @@ def kdd_table(cells: list[CellResult], comparer: Comparer | None = None) -> Tabl
         [Column("Model", align="l"), Column("Set", align="l"), Column("Overlap")], values, comparer,
         [f"{NOT_RUN}: not in this run (Overlap: not a paper class set)."])
     for model, cs in row_keys(cells):
-        benign = idx.get((model, cs, NO_ATTACK, None))
-        slots = [Slot(benign, _get(benign, "acc_none"), PERCENT, "acc_none")]
+        slots = [slot(idx, (model, cs, NO_ATTACK, None), "acc_none", PERCENT, "acc_none")]
         for attack, eps in attacks:
-            cell = idx.get((model, cs, attack, eps))
-            slots += [Slot(cell, _get(cell, "acc_none"), PERCENT, "acc_none"),
-                      Slot(cell, _get(cell, "acc_um_always"), PERCENT, UM_METRIC)]
+            at = (model, cs, attack, eps)
+            slots += [slot(idx, at, "acc_none", PERCENT, "acc_none"), slot(idx, at, "acc_um_always", PERCENT, UM_METRIC)]
         builder.add([model_label(model), cs, _overlap_text(cs)], slots)
     return builder.table
 
@@ -248,10 +250,9 @@ def bigdata_table(cells: list[CellResult], comparer: Comparer | None = None) -> 
     for model, cs in row_keys(cells):
         slots = []
         for attack, eps in columns:
-            cell = idx.get((model, cs, attack, eps))
-            slots += [Slot(cell, _get(cell, "acc_none"), FRACTION, "acc_none"),
-                      Slot(cell, _get(cell, "acc_at"), FRACTION, "acc_at"),
-                      Slot(cell, _get(cell, "acc_um_always"), FRACTION, UM_METRIC)]
+            at = (model, cs, attack, eps)
+            slots += [slot(idx, at, "acc_none", FRACTION, "acc_none"), slot(idx, at, "acc_at", FRACTION, "acc_at"),
+                      slot(idx, at, "acc_um_always", FRACTION, UM_METRIC)]
         builder.add([model_label(model), cs], slots)
     return builder.table
 
@@ -279,18 +280,19 @@ def detection_table(cells: list[CellResult], comparer: Comparer | None = None) -
     idx = index_cells(detected)
     for model, cs in row_keys(detected):
         for attack, eps in attack_keys(detected):
-            cell = idx.get((model, cs, attack, eps))
+            at = (model, cs, attack, eps)
+            cell = idx.get(at)
             if cell is None:
                 continue
             det = cell.detection
-            slots = [Slot(cell, det.auc, RATE, "auc")]
+            slots = [Slot(at, cell, det.auc, RATE, "auc")]
             for key in rates:
                 point = key == OPERATING_POINT
-                slots += [Slot(cell, det.tpr_at_fpr.get(key), RATE, f"tpr_at_fpr_{key}" if point else None),
-                          Slot(cell, det.fpr_at_fpr.get(key), RATE, f"fpr_at_fpr_{key}" if point else None),
-                          Slot(cell, det.threshold_at_fpr.get(key), RATE)]
-            slots += [Slot(cell, float(det.n_adversarial), COUNT), Slot(cell, float(det.n_benign), COUNT),
-                      Slot(cell, float(det.n_images), COUNT, "n_detection_images")]
+                slots += [Slot(at, cell, det.tpr_at_fpr.get(key), RATE, f"tpr_at_fpr_{key}" if point else None),
+                          Slot(at, cell, det.fpr_at_fpr.get(key), RATE, f"fpr_at_fpr_{key}" if point else None),
+                          Slot(at, cell, det.threshold_at_fpr.get(key), RATE)]
+            slots += [Slot(at, cell, float(det.n_adversarial), COUNT), Slot(at, cell, float(det.n_benign), COUNT),
+                      Slot(at, cell, float(det.n_images), COUNT, "n_detection_images")]
             builder.add([model_label(model), cs, attack_label(attack, eps)], slots)
     return builder.table
 
@@ -309,9 +311,9 @@ def modes_table(cells: list[CellResult], comparer: Comparer | None = None) -> Ta
     for model, cs in row_keys(cells):
         slots = []
         for attack, eps in columns:
-            cell = idx.get((model, cs, attack, eps))
-            slots += [Slot(cell, _get(cell, "acc_um_always"), PERCENT, UM_METRIC),
-                      Slot(cell, _get(cell, "acc_um_threshold"), PERCENT, UM_METRIC)]
+            at = (model, cs, attack, eps)
+            slots += [slot(idx, at, "acc_um_always", PERCENT, UM_METRIC),
+                      slot(idx, at, "acc_um_threshold", PERCENT, UM_METRIC)]
         thresholds = sorted({c.threshold for c in cells if (c.model, c.class_set) == (model, cs)})
         builder.add([model_label(model), cs, " / ".join(f"{t:.3f}" for t in thresholds)], slots)
     return builder.table

@@ -1,0 +1,199 @@
+"""The report on a small fabricated run: layouts, exact cells, orders, renderings, paper comparison, figures."""
+import csv
+import io
+
+import pytest
+
+from unmask import cli, report
+from unmask.report_tables import Column, Table, to_csv, to_latex, to_markdown
+from unmask.results import CellResult, DetectionResult, ResultsError, write_cell, write_results
+
+
+def detection(auc=0.9, tpr10=0.8, n=50):
+    return DetectionResult(
+        n_adversarial=n, n_benign=n, auc=auc, roc_fpr=[0.0, 0.1, 0.5, 1.0], roc_tpr=[0.0, tpr10, 0.95, 1.0],
+        roc_thresholds=[float("inf"), 0.6, 0.3, 0.0], tpr_at_fpr={"0.05": 0.5, "0.1": tpr10},
+        fpr_at_fpr={"0.05": 0.04, "0.1": 0.12}, threshold_at_fpr={"0.05": 0.75, "0.1": 0.6})
+
+
+def cell(model, cs, attack, eps, none, at, um, um_t=0.5, det=None):
+    return CellResult(model=model, class_set=cs, attack=attack, eps=eps, n_images=100, acc_none=none, acc_at=at,
+                      acc_um_always=um, acc_um_threshold=um_t, threshold=0.25,
+                      detection=det if attack == "none" else det or detection())
+
+
+# Deliberately out of the papers' order: the report must sort rows and columns itself.
+CELLS = [
+    cell("small_cnn", "CS3a", "pgd_linf", 16.0, 0.05, None, 0.6),
+    cell("vgg16", "CS3b", "fgsm", 16.0, 0.02, None, 0.65),
+    cell("vgg16", "CS3b", "none", None, 0.9, None, 0.85),
+    cell("vgg16", "CS3a", "pgd_linf", 8.0, 0.0, 0.5, 0.9, det=detection(auc=0.93, tpr10=0.9)),
+    cell("vgg16", "CS3a", "deepfool_l2", None, 0.04, None, 0.95),
+    cell("vgg16", "CS3a", "none", None, 0.87, 0.8, 0.88),
+    cell("vgg16", "CS3a", "fgsm", 16.0, 0.01, None, 0.7),
+    cell("densenet121", "CS5b", "mim_l2", 600.0, 0.02, 0.5, 0.9),
+    cell("densenet121", "CS3a", "pgd_linf", 16.0, 0.2, 0.5, 0.7, det=detection(auc=0.95, n=2000)),
+    cell("small_cnn", "CS3a", "none", None, 0.99, None, 0.97, um_t=0.98),
+]
+
+
+@pytest.fixture()
+def run_dir(tmp_path):
+    write_results(tmp_path, CELLS, preset="fabricated", paper="demo")
+    return tmp_path
+
+
+def rows_of(table):
+    return {tuple(r[:3]): r for r in table.rows}
+
+
+def test_kdd_layout_orders_and_cells():
+    table = report.kdd_table(CELLS)
+    assert [c.flat for c in table.columns] == [
+        "Model", "Set", "Overlap", "No Attk", "DF: No Def", "DF: UnMask", "FGSM 16: No Def", "FGSM 16: UnMask",
+        "PGD-Linf 8: No Def", "PGD-Linf 8: UnMask", "PGD-Linf 16: No Def", "PGD-Linf 16: UnMask",
+        "MIA-L2 600: No Def", "MIA-L2 600: UnMask"]
+    assert [r[:2] for r in table.rows] == [["VGG16", "CS3a"], ["VGG16", "CS3b"], ["DenseNet121", "CS3a"],
+                                           ["DenseNet121", "CS5b"], ["SmallCNN", "CS3a"]]
+    assert table.rows[0] == ["VGG16", "CS3a", "6.90%", "87.00", "4.00", "95.00", "1.00", "70.00", "0.00", "90.00",
+                             "n/a", "n/a", "n/a", "n/a"]
+    assert table.rows[1][3:8] == ["90.00", "n/a", "n/a", "2.00", "65.00"]
+    assert table.rows[3][2] == "29.41%" and table.rows[3][-2:] == ["2.00", "90.00"]
+
+
+def test_bigdata_layout_shows_dash_for_missing_at():
+    table = report.bigdata_table(CELLS)
+    flat = [c.flat for c in table.columns]
+    assert flat[:5] == ["Model", "Set", "No attack: None", "No attack: AT", "No attack: UM"]
+    assert flat[-3:] == ["MIA-L2 600: None", "MIA-L2 600: AT", "MIA-L2 600: UM"]
+    vgg = table.rows[0]
+    assert vgg[2:5] == ["0.87", "0.80", "0.88"]
+    pgd8 = flat.index("PGD-Linf 8: AT")
+    assert vgg[pgd8 - 1:pgd8 + 2] == ["0.00", "0.50", "0.90"]
+    fgsm = flat.index("FGSM 16: AT")
+    assert vgg[fgsm - 1:fgsm + 2] == ["0.01", "-", "0.70"]  # AT absent from the cell
+    assert table.rows[-1][flat.index("PGD-Linf 16: None")] == "0.05"
+    assert table.rows[-1][flat.index("DF: None")] == "n/a"  # cell not in the run
+
+
+def test_detection_and_modes_tables():
+    det = report.detection_table(CELLS)
+    flat = [c.flat for c in det.columns]
+    assert flat == ["Model", "Set", "Attack", "AUC", "FPR 5%: TPR", "FPR 5%: FPR", "FPR 5%: t", "FPR 10%: TPR",
+                    "FPR 10%: FPR", "FPR 10%: t", "Images: Adversarial", "Images: Benign", "Images: Total"]
+    assert [r[:3] for r in det.rows][:4] == [["VGG16", "CS3a", "DF"], ["VGG16", "CS3a", "FGSM 16"],
+                                             ["VGG16", "CS3a", "PGD-Linf 8"], ["VGG16", "CS3b", "FGSM 16"]]
+    assert det.rows[2][3:] == ["0.930", "0.500", "0.040", "0.750", "0.900", "0.120", "0.600", "50", "50", "100"]
+    modes = report.modes_table(CELLS)
+    assert [c.flat for c in modes.columns][:6] == ["Model", "Set", "t", "No attack: Always", "No attack: Threshold",
+                                                   "DF: Always"]
+    small = modes.rows[-1]
+    assert small[:5] == ["SmallCNN", "CS3a", "0.250", "97.00", "98.00"]
+
+
+def parse_latex_rows(text):
+    body = text.split("\\midrule\n")[1].split("\\bottomrule")[0]
+    return [[cell.replace("\\%", "%").replace("\\_", "_") for cell in line.removesuffix(" \\\\").split(" & ")]
+            for line in body.strip().splitlines()]
+
+
+def test_renderings_parse_back():
+    for table in (report.kdd_table(CELLS), report.bigdata_table(CELLS), report.detection_table(CELLS)):
+        parsed = list(csv.reader(io.StringIO(to_csv(table))))
+        assert parsed[0] == [c.flat for c in table.columns] and parsed[1:] == table.rows
+        assert parse_latex_rows(to_latex(table)) == table.rows
+        md_rows = [line for line in to_markdown(table).splitlines() if line.startswith("| ")]
+        assert [[v.strip() for v in line.strip("|").split("|")] for line in md_rows[1:]] == table.rows
+    tex = to_latex(report.kdd_table(CELLS))
+    assert "\\multicolumn{2}{c}{DF}" in tex and "\\cmidrule(lr){5-6}" in tex
+
+
+def test_latex_escaping_and_row_checks():
+    table = Table("50% & more_of {it}", [Column("a_b", align="l"), Column("c")], [["x#1", "$5"]])
+    tex = to_latex(table)
+    assert "50\\% \\& more\\_of \\{it\\}" in tex and "x\\#1 & \\$5 \\\\" in tex
+    with pytest.raises(ValueError, match="3 cells for 2 columns"):
+        table.add(["1", "2", "3"])
+
+
+def test_compare_paper_differences_equal_hand_computed():
+    kdd = report.kdd_table(CELLS, report.Comparer(["kdd2019"]))
+    rows = [r for r in kdd.rows if r[1] == "CS3b"]
+    flat = [c.flat for c in kdd.columns]
+    assert [r[3] for r in rows] == ["ours", "paper (kdd2019)", "ours - paper"]
+    col = flat.index("FGSM 16: UnMask")
+    assert [r[col] for r in rows] == ["65.00", "60.11", "+4.89"]  # 65.00 - 60.11
+    assert [r[flat.index("No Attk")] for r in rows] == ["90.00", "89.13", "+0.87"]
+    assert [r[flat.index("DF: UnMask")] for r in rows] == ["n/a", "85.62", ""]  # not in our run
+    assert not any(r[0] == "SmallCNN" and r[3] != "ours" for r in kdd.rows)  # nothing published for it
+
+    comparer = report.Comparer(["bigdata2020"])
+    big = report.bigdata_table(CELLS, comparer)
+    flat = [c.flat for c in big.columns]
+    rows = [r for r in big.rows if r[:2] == ["DenseNet121", "CS5b"]]
+    start = flat.index("MIA-L2 600: None")
+    assert [r[start:start + 3] for r in rows] == [["0.02", "0.50", "0.90"], ["0.00", "0.60", "0.84"],
+                                                  ["+0.02", "-0.10", "+0.06"]]
+    record = next(r for r in comparer.records if r.cell.class_set == "CS5b" and r.column == "MIA-L2 600: AT")
+    assert record.difference == pytest.approx(0.5 - 0.60) and record.paper == "bigdata2020"
+
+    comparer = report.Comparer(["kdd2019", "bigdata2020"])
+    det = report.detection_table(CELLS, comparer)
+    by = {(r.cell.model, r.cell.attack, r.cell.eps, r.column): r for r in comparer.records}
+    assert by[("vgg16", "pgd_linf", 8.0, "AUC")].difference == pytest.approx(0.93 - 0.951)
+    assert by[("vgg16", "pgd_linf", 8.0, "FPR 10%: TPR")].difference == pytest.approx(0.9 - 0.9267)
+    assert by[("vgg16", "pgd_linf", 8.0, "FPR 10%: FPR")].difference == pytest.approx(0.12 - 0.0967)
+    assert by[("densenet121", "pgd_linf", 16.0, "Images: Total")].difference == pytest.approx(4000 - 3648)
+    assert by[("densenet121", "pgd_linf", 16.0, "AUC")].difference == pytest.approx(0.95 - 0.958)
+    assert by[("small_cnn", "pgd_linf", 16.0, "AUC")].published is None
+    dense = [r for r in det.rows if r[:3] == ["DenseNet121", "CS3a", "PGD-Linf 16"]]
+    assert [r[4] for r in dense] == ["0.950", "0.958", "-0.008"] and [r[-1] for r in dense] == ["4000", "3648", "+352"]
+
+    table = report.comparison_table(comparer.records)
+    line = next(r for r in table.rows if r[1:5] == ["VGG16", "CS3a", "PGD-Linf 8", "AUC"])
+    assert line[5:] == ["0.9300", "0.9510", "-0.0210", "kdd2019"]
+    assert any(r[1] == "SmallCNN" and r[6] == "none published" for r in table.rows)
+
+
+def test_write_report_files_and_index(run_dir):
+    written = report.write_report(run_dir, compare_paper=True)
+    out = run_dir / "report"
+    names = {p.relative_to(out).as_posix() for p in written}
+    for stem in ("kdd2019_table6", "bigdata2020_table3", "detection", "unmask_modes", "paper_comparison"):
+        assert {f"tables/{stem}.md", f"tables/{stem}.csv", f"tables/{stem}.tex"} <= names
+    figures = ["roc_vgg16__CS3a", "roc_vgg16__CS3b", "roc_densenet121__CS3a", "roc_densenet121__CS5b",
+               "roc_small_cnn__CS3a", "mean_accuracy"]
+    for stem in figures:
+        png, pdf = out / f"figures/{stem}.png", out / f"figures/{stem}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
+    assert len(written) == 5 * 3 + len(figures) * 2 + 1
+    index = (out / "report.md").read_text()
+    assert "Preset: fabricated" in index and "figures/roc_vgg16__CS3a.png" in index
+    assert "tables/paper_comparison.csv" in index
+    assert "without any published counterpart (2)" in index and "- SmallCNN / CS3a / PGD-Linf 16" in index
+    assert "BigData'20 (Fig. 2): UnMask - no defense +74.44 points" in index
+
+
+def test_paper_choice_and_errors(run_dir, tmp_path):
+    comparer = report.Comparer(report.comparison_papers("kdd2019", "demo", ("bigdata2020",)))
+    big = report.bigdata_table(CELLS, comparer)
+    assert [r[2:6] for r in big.rows if r[:2] == ["VGG16", "CS3b"]][1] == ["paper (kdd2019)", "0.89", "n/a", "n/a"]
+    assert report.comparison_papers(None, "bigdata2020", ("kdd2019",)) == ("bigdata2020",)
+    assert report.comparison_papers(None, "demo", ("kdd2019",)) == ("kdd2019",)
+    with pytest.raises(ValueError, match="unknown paper"):
+        report.write_report(run_dir, paper="nips")
+    (tmp_path / "empty" / "cells").mkdir(parents=True)
+    with pytest.raises(ResultsError, match="no finished cells"):
+        report.write_report(tmp_path / "empty")
+
+
+def test_report_command(tmp_path, capsys):
+    for c in CELLS[:3]:
+        write_cell(tmp_path / "run", c)  # an interrupted run: cells/ only, no results.json
+    out = tmp_path / "elsewhere"
+    assert cli.main(["report", str(tmp_path / "run"), "--paper", "kdd2019", "--out", str(out)]) == 0
+    assert (out / "report.md").is_file() and (out / "tables" / "paper_comparison.csv").is_file()
+    assert str(out / "report.md") in capsys.readouterr().out
+    assert cli.main(["report", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
