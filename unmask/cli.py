@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "unmask.cli",
     "unmask.report_commands",
     "unmask.run_commands",
+    "unmask.model_commands",
 )
 
 

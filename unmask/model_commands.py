@@ -1,21 +1,22 @@
-"""`unmask train-m` and `unmask attack`: train model M and write adversarial examples for the evaluator."""
+"""`unmask train-m` and `unmask attack`: train model M and write adversarial examples for the evaluator.
+
+TensorFlow-backed modules are imported inside the handlers, so the rest of the CLI starts instantly;
+bad architecture or preset names are reported by the modules that own the lists.
+"""
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-from unmask.attacks import ATTACK_NAMES, PRESETS, AttackSpec, attack, parse_spec, preset_spec
-from unmask.classifiers import ARCHS, load_classifier
+from unmask.attack_specs import ATTACK_NAMES, PRESETS, AttackSpec, parse_spec, preset_spec
 from unmask.images import iter_batches, list_image_folder
 from unmask.parts import class_set
-from unmask.training import TRAIN_PRESETS, eps_search, format_eps_table, train_classifier
 
-log = logging.getLogger(__name__)
+ARCH_HELP = "vgg16, resnet50, resnet101, densenet121 or small_cnn (CPU demo)"
 
 
 def _eps_list(text: str) -> list[float]:
@@ -35,11 +36,16 @@ def _class_names(data: Path, name: str | None) -> tuple[str, ...]:
 
 def train_m(args: argparse.Namespace) -> int:
     """Handler of `unmask train-m`."""
+    from unmask.training import TRAIN_PRESETS, eps_search, format_eps_table, train_classifier
+
+    if args.preset not in TRAIN_PRESETS:
+        raise ValueError(f"unknown training preset {args.preset!r}; valid: {', '.join(TRAIN_PRESETS)}")
     data = Path(args.data)
     classes = _class_names(data, args.class_set)
     train_dir = data / "train"
     val_dir = data / "val" if (data / "val").is_dir() else None
-    weights = args.weights if args.weights is not None else (None if args.arch == "small_cnn" else TRAIN_PRESETS[args.preset].weights)
+    default_weights = None if args.arch == "small_cnn" else TRAIN_PRESETS[args.preset].weights
+    weights = args.weights if args.weights is not None else default_weights
     common = dict(preset=args.preset, epochs=args.epochs, image_size=args.image_size, weights=weights,
                   seed=args.seed, batch_size=args.batch_size)
     if args.eps_search:
@@ -74,6 +80,9 @@ def attack_command(args: argparse.Namespace) -> int:
     """Handler of `unmask attack`."""
     name, eps = parse_spec(args.spec)
     spec = preset_spec(args.preset, name, eps) if args.preset else AttackSpec(name, eps)
+    from unmask.attacks import attack
+    from unmask.classifiers import load_classifier
+
     model, info = load_classifier(args.model)
     items = list_image_folder(args.data, info.class_names)[: args.limit]
     batches = list(iter_batches(items, info.image_size, 256))
@@ -99,9 +108,9 @@ def add_commands(subparsers) -> None:
     """Register `train-m` and `attack` on the `unmask` command."""
     train = subparsers.add_parser("train-m", help="train classifier M on <data>/{train,val}/<class>/ folders")
     train.add_argument("--data", required=True, help="class-set folder with train/ (and optionally val/) inside")
-    train.add_argument("--arch", required=True, choices=ARCHS)
+    train.add_argument("--arch", required=True, help=ARCH_HELP)
     train.add_argument("--class-set", help="class set name (default: the data folder's name), e.g. CS3a")
-    train.add_argument("--preset", default="bigdata2020", choices=sorted(TRAIN_PRESETS))
+    train.add_argument("--preset", default="bigdata2020", help="bigdata2020 (default) or kdd2019 (frozen ImageNet base)")
     train.add_argument("--weights", help="imagenet, none or a notop weights file (default: the preset's; none for small_cnn)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--image-size", type=int)

@@ -141,13 +141,15 @@ def train_classifier(
     seed: int = 5,
     batch_size: int | None = None,
     attack_preset: str = "bigdata2020_legacy",
+    learning_rate: float | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train M on ``<train_dir>/<class>/*`` and save the best-validation epoch to ``out_path`` (.keras).
 
     val_dir None holds out the preset's 10% of train_dir (seeded). weights: None trains from
     scratch, "imagenet" or a path loads a base (see build_classifier); the preset's frozen base
-    applies only with pretrained weights. adversarial_eps (0-255 units) turns on PGD-Linf
+    applies only with pretrained weights. epochs, image_size, batch_size and learning_rate override
+    the preset's. adversarial_eps (0-255 units) turns on PGD-Linf
     adversarial training. Idempotent: an existing model whose stored request matches is returned.
     """
     if preset not in TRAIN_PRESETS:
@@ -156,6 +158,7 @@ def train_classifier(
     epochs = epochs or settings.epochs
     image_size = image_size or settings.image_size
     batch_size = batch_size or settings.batch_size
+    learning_rate = learning_rate or settings.learning_rate
     weights = None if weights is None or str(weights).lower() == "none" else str(weights)
     out_path = Path(out_path)
     log_path = out_path.with_suffix(".csv")
@@ -163,7 +166,7 @@ def train_classifier(
         train_dir=Path(train_dir).resolve(), val_dir=Path(val_dir).resolve() if val_dir else None,
         class_names=list(class_names), arch=arch, preset=preset, epochs=epochs, image_size=image_size,
         weights=weights, adversarial_eps=adversarial_eps, seed=seed, batch_size=batch_size,
-        attack_preset=attack_preset if adversarial_eps is not None else None,
+        learning_rate=learning_rate, attack_preset=attack_preset if adversarial_eps is not None else None,
     )
     if out_path.is_file():
         try:
@@ -182,7 +185,7 @@ def train_classifier(
 
     keras.utils.set_random_seed(seed)
     model = build_classifier(arch, len(class_names), weights, settings.freeze_base and weights is not None, image_size)
-    optimizer = keras.optimizers.SGD(learning_rate=settings.learning_rate, momentum=settings.momentum)
+    optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum)
     optimizer.build(model.trainable_variables)
     step = _make_train_step(model, optimizer, settings.weight_decay, image_size, seed)
     history: list[dict] = []
