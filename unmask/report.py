@@ -5,6 +5,7 @@ Reads the cells of a run (`results.load_results`) and writes into `RUN_DIR/repor
   tables/bigdata2020_table3.* accuracy (fraction) in the BigData'20 Table 3 layout (None / AT / UM)
   tables/detection.*          AUC, TPR at FPR 5% / 10%, images behind each figure (papers' image counts)
   tables/unmask_modes.*       UnMask accuracy, always-rectify beside threshold mode (Algorithm 1)
+  tables/overlap.*            feature overlap beside mean AUC and UnMask accuracy per class set
   tables/paper_comparison.*   with --compare-paper: every comparable number, ours / paper / difference
   figures/roc_<model>__<set>.*  ROC curves, one per attack, AUC in the legend
   figures/mean_accuracy.*     mean accuracy per class set for None / AT / UM over all attacks
@@ -319,6 +320,45 @@ def modes_table(cells: list[CellResult], comparer: Comparer | None = None) -> Ta
     return builder.table
 
 
+def _overlap_means(cells: list[CellResult]) -> list[tuple[str, float, float | None, float | None, int]]:
+    """(set, overlap %, mean AUC, mean UnMask accuracy, attacked cells) per paper class set of the run,
+    by increasing overlap; means over every attacked cell of every model."""
+    attacked = [c for c in cells if c.attack != NO_ATTACK and c.class_set in CLASS_SETS]
+    out = []
+    for cs in {c.class_set for c in attacked}:
+        mine = [c for c in attacked if c.class_set == cs]
+        out.append((cs, overlap_stats(CLASS_SETS[cs]).overlap_percent,
+                    _mean(c.detection.auc if c.detection else None for c in mine),
+                    _mean(c.acc_um_always for c in mine), len(mine)))
+    return sorted(out, key=lambda row: (row[1], row[0]))
+
+
+def overlap_table(cells: list[CellResult]) -> Table:
+    """Feature overlap beside mean detection AUC and mean UnMask accuracy per class set (the papers'
+    observation: lower overlap, better detection and defense)."""
+    table = Table(
+        "Feature overlap against detection and defense per class set (means over every attacked cell of "
+        "every model; UnMask always rectifying)",
+        [Column("Set", align="l"), Column("Overlap"), Column("Mean AUC"), Column("Mean UnMask accuracy (%)"),
+         Column("Attacked cells")], notes=[f"{NO_AT}: no detection figure for this set."])
+    for cs, overlap, auc, um, n in _overlap_means(cells):
+        table.add([cs, f"{overlap:.2f}%", NO_AT if auc is None else RATE.show(auc),
+                   NO_AT if um is None else PERCENT.show(um), str(n)])
+    return table
+
+
+def overlap_agreement(cells: list[CellResult]) -> dict[str, tuple[int, int]]:
+    """For mean AUC and mean UnMask accuracy: (agreeing, compared) pairs of class sets, a pair agreeing
+    when the set with lower overlap scores strictly higher than the set with higher overlap."""
+    rows = _overlap_means(cells)
+    result = {}
+    for name, col in (("AUC", 2), ("UnMask accuracy", 3)):
+        pairs = [(a[col], b[col]) for i, a in enumerate(rows) for b in rows[i + 1:]
+                 if a[1] < b[1] and a[col] is not None and b[col] is not None]
+        result[name] = (sum(lo > hi for lo, hi in pairs), len(pairs))
+    return result
+
+
 def comparison_table(records: list[Comparison]) -> Table:
     """Every comparable number of ours beside the published one, or 'none published'."""
     table = Table(
@@ -420,6 +460,16 @@ def _headline_lines(cells: list[CellResult], compare_papers: tuple[str, ...] | N
     return lines
 
 
+def _overlap_lines(cells: list[CellResult]) -> list[str]:
+    lines = ["Lower feature overlap, better detection and defense (the papers' observation), "
+             "checked on every pair of class sets with different overlap:", ""]
+    for name, (agree, total) in overlap_agreement(cells).items():
+        verdict = ("not measurable (fewer than two paper class sets)" if total == 0 else
+                   "reproduced" if agree == total else "not reproduced in this run")
+        lines.append(f"- {name}: {agree} of {total} pairs agree: {verdict}")
+    return lines
+
+
 def _comparison_lines(records: list[Comparison], papers_used: set[str]) -> list[str]:
     found = [r for r in records if r.published is not None]
     lines = [f"{len(found)} of {len(records)} numbers of ours have a published counterpart "
@@ -480,6 +530,12 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, compare
         if comparer:
             records += comparer.records
             papers_used.update(comparer.papers)
+
+    overlap = overlap_table(cells)
+    overlap_paths = write_table(overlap, tables_dir, "overlap")
+    written += overlap_paths
+    sections.append(to_markdown(overlap) + "\n" + "\n".join(_overlap_lines(cells)) + "\n\n"
+                    + _links(overlap_paths, out) + "\n")
 
     figure_lines: list[str] = []
     for title, paths in roc_figures(cells, figures_dir):

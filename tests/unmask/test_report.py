@@ -91,6 +91,14 @@ def test_detection_and_modes_tables():
     assert small[:5] == ["SmallCNN", "CS3a", "0.250", "97.00", "98.00"]
 
 
+def test_overlap_table_and_agreement():
+    table = report.overlap_table(CELLS)  # SmallCNN's cells count too: means over every model
+    assert table.rows == [["CS3a", "6.90%", "0.916", "77.00", "5"], ["CS5b", "29.41%", "0.900", "90.00", "1"],
+                          ["CS3b", "50.00%", "0.900", "65.00", "1"]]
+    # AUC: 3a > 5b, 3a > 3b, but 5b == 3b (a tie does not agree); UnMask: 3a < 5b breaks one pair
+    assert report.overlap_agreement(CELLS) == {"AUC": (2, 3), "UnMask accuracy": (2, 3)}
+
+
 def parse_latex_rows(text):
     body = text.split("\\midrule\n")[1].split("\\bottomrule")[0]
     return [[cell.replace("\\%", "%").replace("\\_", "_") for cell in line.removesuffix(" \\\\").split(" & ")]
@@ -159,7 +167,8 @@ def test_write_report_files_and_index(run_dir):
     written = report.write_report(run_dir, compare_paper=True)
     out = run_dir / "report"
     names = {p.relative_to(out).as_posix() for p in written}
-    for stem in ("kdd2019_table6", "bigdata2020_table3", "detection", "unmask_modes", "paper_comparison"):
+    tables = ("kdd2019_table6", "bigdata2020_table3", "detection", "unmask_modes", "overlap", "paper_comparison")
+    for stem in tables:
         assert {f"tables/{stem}.md", f"tables/{stem}.csv", f"tables/{stem}.tex"} <= names
     figures = ["roc_vgg16__CS3a", "roc_vgg16__CS3b", "roc_densenet121__CS3a", "roc_densenet121__CS5b",
                "roc_small_cnn__CS3a", "mean_accuracy"]
@@ -167,12 +176,13 @@ def test_write_report_files_and_index(run_dir):
         png, pdf = out / f"figures/{stem}.png", out / f"figures/{stem}.pdf"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
-    assert len(written) == 5 * 3 + len(figures) * 2 + 1
+    assert len(written) == len(tables) * 3 + len(figures) * 2 + 1
     index = (out / "report.md").read_text()
     assert "Preset: fabricated" in index and "figures/roc_vgg16__CS3a.png" in index
     assert "tables/paper_comparison.csv" in index
     assert "without any published counterpart (2)" in index and "- SmallCNN / CS3a / PGD-Linf 16" in index
     assert "BigData'20 (Fig. 2): UnMask - no defense +74.44 points" in index
+    assert "- AUC: 2 of 3 pairs agree: not reproduced in this run" in index
 
 
 def test_paper_choice_and_errors(run_dir, tmp_path):
