@@ -1,0 +1,94 @@
+"""Model M builders, in-model preprocessing, missing-weights message, save/load round trip."""
+import keras
+import numpy as np
+import pytest
+
+from unmask.classifiers import (
+    MissingWeightsError,
+    Preprocess,
+    build_classifier,
+    imagenet_weights_path,
+    load_classifier,
+    save_classifier,
+)
+
+# arch -> (the papers' head layers and their kernel shapes at 32 px input, 3 classes)
+HEADS = {
+    "vgg16": {"fc1": (512, 4096), "fc2": (4096, 4096), "logits": (4096, 3)},
+    "resnet50": {"logits": (2048, 3)},
+    "resnet101": {"logits": (2048, 3)},
+    "densenet121": {"logits": (1024, 3)},
+    "small_cnn": {"logits": (64, 3)},
+}
+
+
+@pytest.mark.parametrize("arch", list(HEADS))
+def test_build_outputs_logits_with_paper_heads(arch):
+    model = build_classifier(arch, 3, weights=None, image_size=32)
+    assert model.input_shape == (None, 32, 32, 3)
+    out = model(np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32))
+    assert out.shape == (2, 3)
+    assert not np.allclose(np.sum(np.asarray(out), axis=1), 1.0)  # logits, not probabilities
+    for name, shape in HEADS[arch].items():
+        assert tuple(model.get_layer(name).kernel.shape) == shape
+    assert model.get_layer("logits").activation is keras.activations.linear
+
+
+def test_freeze_base_leaves_only_the_head_trainable():
+    model = build_classifier("resnet50", 4, weights=None, freeze_base=True, image_size=32)
+    assert [tuple(v.shape) for v in model.trainable_variables] == [(2048, 4), (4,)]
+
+
+def test_preprocessing_matches_keras_applications():
+    x = np.random.default_rng(1).random((2, 8, 8, 3), dtype=np.float32)
+    caffe = keras.applications.vgg16.preprocess_input(x * 255.0)
+    torch = keras.applications.densenet.preprocess_input(x * 255.0)
+    np.testing.assert_allclose(np.asarray(Preprocess("caffe")(x)), caffe, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(Preprocess("torch")(x)), torch, atol=1e-5)
+
+
+def test_missing_imagenet_weights_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path / "tmp"))
+    with pytest.raises(MissingWeightsError) as err:
+        build_classifier("resnet50", 3, weights="imagenet", image_size=32)
+    message = str(err.value)
+    assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+    assert str(tmp_path / "keras_home" / "models") in message
+    assert "--weights none" in message
+    cached = tmp_path / "keras_home" / "models" / "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"")
+    assert imagenet_weights_path("densenet121") == cached
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown architecture 'resnet18'"):
+        build_classifier("resnet18", 3, weights=None)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        build_classifier("small_cnn", 1, weights=None)
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        build_classifier("small_cnn", 3, weights="imagenet")
+    with pytest.raises(MissingWeightsError, match="nowhere.h5"):
+        build_classifier("vgg16", 3, weights="/nowhere.h5", image_size=32)
+
+
+def test_save_load_round_trip(tmp_path):
+    model = build_classifier("small_cnn", 3, weights=None, image_size=24)
+    path = save_classifier(model, tmp_path / "sub" / "m.keras", ["car", "person", "train"], "small_cnn", 24, {"note": 1})
+    loaded, info = load_classifier(path)
+    assert info.class_names == ("car", "person", "train") and info.arch == "small_cnn"
+    assert info.image_size == 24 and info.extra == {"note": 1}
+    x = np.random.default_rng(2).random((3, 24, 24, 3), dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["m.json", "m.keras"]
+
+
+def test_save_load_errors(tmp_path):
+    model = build_classifier("small_cnn", 3, weights=None, image_size=24)
+    with pytest.raises(ValueError, match=r"\.keras"):
+        save_classifier(model, tmp_path / "m.h5", ["a", "b", "c"], "small_cnn", 24)
+    with pytest.raises(ValueError, match="3 logits but 2 class names"):
+        save_classifier(model, tmp_path / "m.keras", ["a", "b"], "small_cnn", 24)
+    with pytest.raises(FileNotFoundError, match="m2.keras"):
+        load_classifier(tmp_path / "m2.keras")
