@@ -233,7 +233,8 @@ def kdd_table(cells: list[CellResult], comparer: Comparer | None = None) -> Tabl
         slots = [slot(idx, (model, cs, NO_ATTACK, None), "acc_none", PERCENT, "acc_none")]
         for attack, eps in attacks:
             at = (model, cs, attack, eps)
-            slots += [slot(idx, at, "acc_none", PERCENT, "acc_none"), slot(idx, at, "acc_um_always", PERCENT, UM_METRIC)]
+            slots += [slot(idx, at, "acc_none", PERCENT, "acc_none"),
+                      slot(idx, at, "acc_um_always", PERCENT, UM_METRIC)]
         builder.add([model_label(model), cs, _overlap_text(cs)], slots)
     return builder.table
 
@@ -432,12 +433,17 @@ TABLES: tuple[tuple[str, Callable[[list[CellResult], Comparer | None], Table], t
 """(file stem, builder, papers compared with by default): the report's tables in index order."""
 
 
+def check_paper(paper: str | None) -> None:
+    """Raise ValueError for a paper name that is neither None nor one of PAPERS."""
+    if paper is not None and paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}; known papers: {', '.join(PAPERS)}")
+
+
 def comparison_papers(paper: str | None, run_paper: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     """Papers a table is compared with: the one asked for, else the run's own paper when it is a
     paper preset, else the table's default (its layout's paper; both papers, KDD'19 first, for the rest)."""
+    check_paper(paper)
     if paper is not None:
-        if paper not in PAPERS:
-            raise ValueError(f"unknown paper {paper!r}; known papers: {', '.join(PAPERS)}")
         return (paper,)
     return (run_paper,) if run_paper in PAPERS else default
 
@@ -446,7 +452,7 @@ def _points(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.2f} points"
 
 
-def _headline_lines(cells: list[CellResult], compare_papers: tuple[str, ...] | None) -> list[str]:
+def _headline_lines(cells: list[CellResult], compare_papers: set[str] | None) -> list[str]:
     ours = headline(cells)
     n_attacked = sum(c.attack != NO_ATTACK for c in cells)
     n_at = sum(c.attack != NO_ATTACK and c.acc_at is not None for c in cells)
@@ -488,16 +494,51 @@ def _comparison_lines(records: list[Comparison], papers_used: set[str]) -> list[
     lines.append("")
     if without:
         lines.append(f"Cells of this run without any published counterpart ({len(without)}):")
-        lines += [f"- {model_label(c.model)} / {c.class_set} / {attack_label(c.attack, c.eps)}"
-                  for c in sorted(without.values(), key=lambda c: (c.model, c.class_set, attack_sort_key(c.attack, c.eps)))]
+        ordered = sorted(without.values(), key=lambda c: (c.model, c.class_set, attack_sort_key(c.attack, c.eps)))
+        lines += [f"- {model_label(c.model)} / {c.class_set} / {attack_label(c.attack, c.eps)}" for c in ordered]
     else:
         lines.append("Every cell of this run has at least one published counterpart.")
     lines += ["", "Values without a counterpart are listed as 'none published' in the full list."]
     return lines
 
 
-def _links(paths: Sequence[Path], root: Path) -> str:
-    return " · ".join(f"[{p.suffix[1:].upper()}]({p.relative_to(root).as_posix()})" for p in paths)
+class _Output:
+    """The files of a report under `root`, and the Markdown sections that link them from report.md."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.written: list[Path] = []
+
+    def links(self, paths: Sequence[Path]) -> str:
+        return " · ".join(f"[{p.suffix[1:].upper()}]({p.relative_to(self.root).as_posix()})" for p in paths)
+
+    def table(self, table: Table, stem: str, extra: Sequence[str] = (), embed: bool = True) -> list[str]:
+        """Write the table's files; the index lines: the table (when `embed`), `extra` lines, the links."""
+        paths = write_table(table, self.root / "tables", stem)
+        self.written += paths
+        shown = [to_markdown(table)] if embed else []
+        return [*shown, *extra, *([""] if extra else []), self.links(paths), ""]
+
+    def figure(self, title: str, paths: list[Path]) -> list[str]:
+        self.written += paths
+        return [f"![{title}]({paths[0].relative_to(self.root).as_posix()})", "", self.links(paths), ""]
+
+
+def _summary_lines(run_dir: Path, info: dict[str, str | None], cells: list[CellResult]) -> list[str]:
+    rows = row_keys(cells)
+    models = ", ".join(model_label(m) for m in dict.fromkeys(m for m, _ in rows))
+    class_sets = ", ".join(dict.fromkeys(s for _, s in rows))
+    attacks = ", ".join(attack_label(a, e) for a, e in attack_keys(cells)) or "none"
+    return [
+        f"# UnMask report: {run_dir.resolve().name}", "",
+        f"Preset: {info['preset'] or 'n/a'} · paper: {info['paper'] or 'n/a'} · {len(cells)} cells · "
+        f"models: {models} · class sets: {class_sets} · attacks: {attacks}", "",
+        "Defense: accuracies over all test images, every one attacked (contamination 1); No Def / None = M alone, "
+        "AT = adversarially trained M, UnMask / UM = UnMask always rectifying (how the papers' numbers were "
+        "scored); the threshold mode of Algorithm 1 is in the UnMask-modes table. Detection: the images whose "
+        "attack succeeded plus their benign versions (contamination 0.5), adversarial = positive, "
+        "score 1 - Jaccard(found parts, expected parts).", "",
+    ]
 
 
 def write_report(run_dir: str | Path, out_dir: str | Path | None = None, compare_paper: bool = False,
@@ -509,70 +550,40 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, compare
     paper to compare with (default: see `comparison_papers`).
     """
     run_dir = Path(run_dir)
-    if paper is not None:
-        comparison_papers(paper, None, PAPERS)
+    check_paper(paper)
     cells = load_results(run_dir)
     if not cells:
         raise ResultsError(f"{run_dir}: the run has no finished cells yet")
     info = load_run_info(run_dir)
-    out = Path(out_dir) if out_dir is not None else run_dir / "report"
-    tables_dir, figures_dir = out / "tables", out / "figures"
-    written: list[Path] = []
-    sections: list[str] = []
-    records: list[Comparison] = []
-    papers_used: set[str] = set()
+    output = _Output(Path(out_dir) if out_dir is not None else run_dir / "report")
+
+    tables: list[str] = []
+    comparers: list[Comparer] = []
     for stem, build, default in TABLES:
         comparer = Comparer(comparison_papers(paper, info["paper"], default)) if compare_paper else None
-        table = build(cells, comparer)
-        paths = write_table(table, tables_dir, stem)
-        written += paths
-        sections.append(to_markdown(table) + "\n" + _links(paths, out) + "\n")
-        if comparer:
-            records += comparer.records
-            papers_used.update(comparer.papers)
+        tables += output.table(build(cells, comparer), stem)
+        comparers += [comparer] if comparer else []
+    tables += output.table(overlap_table(cells), "overlap", _overlap_lines(cells))
 
-    overlap = overlap_table(cells)
-    overlap_paths = write_table(overlap, tables_dir, "overlap")
-    written += overlap_paths
-    sections.append(to_markdown(overlap) + "\n" + "\n".join(_overlap_lines(cells)) + "\n\n"
-                    + _links(overlap_paths, out) + "\n")
-
-    figure_lines: list[str] = []
-    for title, paths in roc_figures(cells, figures_dir):
-        written += paths
-        figure_lines += [f"![{title}]({paths[0].relative_to(out).as_posix()})", "", _links(paths, out), ""]
+    figures: list[str] = []
+    for title, paths in roc_figures(cells, output.root / "figures"):
+        figures += output.figure(title, paths)
     sets, series = mean_accuracies(cells)
     if sets:
         title = "Mean accuracy over all attacks per class set"
-        paths = accuracy_bars(title, sets, series, figures_dir, "mean_accuracy")
-        written += paths
-        figure_lines += [f"![{title}]({paths[0].relative_to(out).as_posix()})", "", _links(paths, out), ""]
+        figures += output.figure(title, accuracy_bars(title, sets, series, output.root / "figures", "mean_accuracy"))
 
-    models = [model_label(m) for m in dict.fromkeys(m for m, _ in row_keys(cells))]
-    class_sets = list(dict.fromkeys(s for _, s in row_keys(cells)))
-    attacks = [attack_label(a, e) for a, e in attack_keys(cells)]
-    lines = [
-        f"# UnMask report: {run_dir.resolve().name}", "",
-        f"Preset: {info['preset'] or 'n/a'} · paper: {info['paper'] or 'n/a'} · {len(cells)} cells · "
-        f"models: {', '.join(models)} · class sets: {', '.join(class_sets)} · attacks: {', '.join(attacks) or 'none'}",
-        "",
-        "Defense: accuracies over all test images, every one attacked (contamination 1); No Def / None = M alone, "
-        "AT = adversarially trained M, UnMask / UM = UnMask always rectifying (how the papers' numbers were "
-        "scored); the threshold mode of Algorithm 1 is in the UnMask-modes table. Detection: the images whose "
-        "attack succeeded plus their benign versions (contamination 0.5), adversarial = positive, "
-        "score 1 - Jaccard(found parts, expected parts).",
-        "", "## Headline", "", *_headline_lines(cells, tuple(papers_used) if compare_paper else None),
-        "", "## Tables", "", *sections,
-        "## Figures", "", *(figure_lines or ["No figure: the run has no detection or attacked cells.", ""]),
-    ]
+    papers_used = {p for c in comparers for p in c.papers}
+    lines = [*_summary_lines(run_dir, info, cells),
+             "## Headline", "", *_headline_lines(cells, papers_used if compare_paper else None), "",
+             "## Tables", "", *tables,
+             "## Figures", "", *(figures or ["No figure: the run has no detection or attacked cells.", ""])]
     if compare_paper:
-        comparison = comparison_table(records)
-        paths = write_table(comparison, tables_dir, "paper_comparison")
-        written += paths
+        records = [r for c in comparers for r in c.records]
         lines += ["## Comparison with the published numbers", "", *_comparison_lines(records, papers_used), "",
-                  f"Full list: {_links(paths, out)}", ""]
-    index = out / "report.md"
+                  "Full list:", "", *output.table(comparison_table(records), "paper_comparison", embed=False)]
+    index = output.root / "report.md"
     index.write_text("\n".join(lines), encoding="utf-8")
-    written.append(index)
-    log.info("report of %s: %d files in %s", run_dir, len(written), out)
-    return written
+    output.written.append(index)
+    log.info("report of %s: %d files in %s", run_dir, len(output.written), output.root)
+    return output.written

@@ -92,7 +92,8 @@ def to_latex(table: Table, label: str = "") -> str:
         spans, rules, start = [], [], 1
         for group, members in groupby(table.columns, key=lambda c: c.group):
             width = len(list(members))
-            spans.append(f"\\multicolumn{{{width}}}{{c}}{{{latex_escape(group)}}}" if group else " & ".join([""] * width))
+            blank = " & ".join([""] * width)
+            spans.append(f"\\multicolumn{{{width}}}{{c}}{{{latex_escape(group)}}}" if group else blank)
             if group:
                 rules.append(f"\\cmidrule(lr){{{start}-{start + width - 1}}}")
             start += width
