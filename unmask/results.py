@@ -153,7 +153,10 @@ class DetectionResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "detection") -> "DetectionResult":
         _check_keys(data, cls, where)
-        return cls(**data)
+        try:
+            return cls(**data)
+        except ResultsError as err:
+            raise ResultsError(f"{where}: {err}") from err
 
 
 @dataclass
@@ -209,7 +212,11 @@ class CellResult:
     def from_dict(cls, data: Mapping[str, Any], where: str = "cell") -> "CellResult":
         _check_keys(data, cls, where)
         detection = data["detection"]
-        return cls(**{**data, "detection": None if detection is None else DetectionResult.from_dict(detection, where)})
+        detection = None if detection is None else DetectionResult.from_dict(detection, where)
+        try:
+            return cls(**{**data, "detection": detection})
+        except ResultsError as err:
+            raise ResultsError(f"{where}: {err}") from err
 
 
 def _eps_text(eps: float | None) -> str:

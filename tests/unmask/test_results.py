@@ -141,3 +141,8 @@ def test_load_results_errors(tmp_path):
     (tmp_path / "cells" / "broken.json").write_text('{"model": ')
     with pytest.raises(ResultsError, match="broken.json"):
         results.load_results(tmp_path)
+    wrong = make_cell().to_dict()
+    wrong["acc_none"] = "high"
+    (tmp_path / "cells" / "broken.json").write_text(json.dumps(wrong))
+    with pytest.raises(ResultsError, match="broken.json: acc_none: expected a number"):
+        results.load_results(tmp_path)
