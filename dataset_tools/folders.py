@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -47,6 +46,7 @@ def list_class_folders(root: Path, classes: Iterable[str] | None = None) -> tupl
 
 def phash(path: Path) -> int:
     """64-bit perceptual hash of an image as an int."""
+    import imagehash  # imported here: it pulls in scipy, which the CLI should not load at start-up
     with Image.open(path) as img:
         bits = imagehash.phash(img.convert("RGB")).hash.ravel()
     return int.from_bytes(np.packbits(bits).tobytes(), "big")

@@ -118,7 +118,7 @@ def _voc_job(job: tuple[Path, int, int, int, tuple[str, ...]]) -> int:
     if rng.random() < TWO_OBJECT_FRACTION:
         picked.append(str(rng.choice(classes)))
     image, canvas, poses = render_scene(picked, size, rng)
-    min_area = max(4, int(round(4 * (size / 128) ** 2)))
+    min_area = max(6, int(round(12 * (size / 128) ** 2)))
     masks = canvas.part_masks(min_area)
     objects, voc_objects = [], []
     for obj, (cls, pose) in enumerate(zip(picked, poses)):

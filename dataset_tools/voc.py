@@ -5,9 +5,11 @@ For every class set S and split: ``<out>/<S>/{train,val,test}/<class>/<source>_<
   allowed; ``single_object=True`` demands exactly one object), split per class: sorted ids,
   ``random.Random(seed).shuffle``, then val and test take int(fraction x n) images each, train the rest.
   A class's split is the same in every set.
-- ``imagenet``: ``<dir>/<class>/*.jpg`` images join the train/val pool (val takes int(val_fraction x n)).
-- ``flickr`` (BigData protocol): the Flickr folder becomes the test split, after perceptual-hash
-  de-duplication against every train and val image (and among itself); VOC then has no test share.
+- ``imagenet``: ``<dir>/<class>/*.jpg`` images join the train/val pool (val takes int(val_fraction x n)),
+  or with ``imagenet_role="test"`` (KDD protocol) they are the test split.
+- ``flickr`` (BigData protocol): the Flickr folder becomes the test split.
+A folder used as the test split is de-duplicated with perceptual hashes against every train and val
+image (and among itself); VOC then has no test share.
 Images are hard-linked (or copied) atomically; a re-run keeps the files already in place and removes
 files a changed configuration no longer selects.
 """
@@ -93,7 +95,7 @@ def _sync_folder(folder: Path, files: dict[str, Path]) -> tuple[int, int]:
 
 
 def build_class_sets(voc_root: Path, out: Path, class_sets: tuple[str, ...] = tuple(CLASS_SETS),
-                     imagenet: Path | None = None, flickr: Path | None = None, seed: int = 100,
+                     imagenet: Path | None = None, flickr: Path | None = None, imagenet_role: str = "train", seed: int = 100,
                      val_fraction: float = 0.1, test_fraction: float = 0.1, max_per_class: int | None = None,
                      single_object: bool = False, dedup_threshold: int = DEDUP_THRESHOLD) -> dict:
     """Write the class-set folders; returns (and writes to ``<out>/summary.json``) a summary with the
@@ -103,6 +105,11 @@ def build_class_sets(voc_root: Path, out: Path, class_sets: tuple[str, ...] = tu
     if not (voc_root / "Annotations").is_dir() or not (voc_root / "JPEGImages").is_dir():
         raise FileNotFoundError(f"expected {voc_root}/Annotations (VOC XML) and {voc_root}/JPEGImages; "
                                 "download VOC2010 or generate the embedded dataset with `unmask data synth`")
+    if imagenet_role not in ("train", "test"):
+        raise ValueError(f"imagenet_role must be 'train' or 'test', not {imagenet_role!r}")
+    test_source = "flickr" if flickr is not None else ("imagenet" if imagenet is not None and imagenet_role == "test" else None)
+    if flickr is not None and imagenet is not None and imagenet_role == "test":
+        raise ValueError("the test split comes from either the ImageNet folder (imagenet_role='test') or Flickr, not both")
     sets = {canonical_class_set_name(name): class_set(name) for name in class_sets}
     classes = {cls for members in sets.values() for cls in members}
     voc, skipped = single_class_images(voc_root, classes, single_object)
@@ -115,8 +122,8 @@ def build_class_sets(voc_root: Path, out: Path, class_sets: tuple[str, ...] = tu
     # file name in the output -> source file, per class and split
     chosen: dict[str, dict[str, dict[str, Path]]] = {cls: {s: {} for s in SPLITS} for cls in classes}
     for cls in sorted(classes):
-        sources = [("voc", voc[cls], 0.0 if flickr is not None else test_fraction)]
-        if "imagenet" in extra:
+        sources = [("voc", voc[cls], 0.0 if test_source else test_fraction)]
+        if "imagenet" in extra and test_source != "imagenet":
             sources.append(("imagenet", extra["imagenet"].get(cls, []), 0.0))
         for source, paths, test_share in sources:
             order = split_list(paths, seed, 0.0, 0.0)["train"]
@@ -124,14 +131,14 @@ def build_class_sets(voc_root: Path, out: Path, class_sets: tuple[str, ...] = tu
             for split, items in split_list(order, seed, val_fraction, test_share).items():
                 chosen[cls][split].update({f"{source}_{p.name}": p for p in items})
     dedup_report = []
-    if flickr is not None:
+    if test_source:
         hashes = HashCache()
         reference = sorted(p for cls in classes for s in ("train", "val") for p in chosen[cls][s].values())
         for cls in sorted(classes):
-            candidates = extra["flickr"].get(cls, [])
+            candidates = extra[test_source].get(cls, [])
             candidates = candidates[:max_per_class] if max_per_class else candidates
             kept, dropped = dedup(candidates, reference, dedup_threshold, hashes)
-            chosen[cls]["test"] = {f"flickr_{p.name}": p for p in kept}
+            chosen[cls]["test"] = {f"{test_source}_{p.name}": p for p in kept}
             dedup_report.extend({"class": cls, **d} for d in dropped)
     counts: dict[str, dict[str, dict[str, int]]] = {}
     placed = removed = 0
@@ -145,8 +152,8 @@ def build_class_sets(voc_root: Path, out: Path, class_sets: tuple[str, ...] = tu
                 counts[name][split][cls] = len(chosen[cls][split])
     summary = {
         "voc_root": str(voc_root), "out": str(out), "imagenet": str(imagenet) if imagenet else None,
-        "flickr": str(flickr) if flickr else None, "seed": seed, "val_fraction": val_fraction,
-        "test_fraction": 0.0 if flickr is not None else test_fraction, "max_per_class": max_per_class,
+        "flickr": str(flickr) if flickr else None, "imagenet_role": imagenet_role, "test_source": test_source or "voc",
+        "seed": seed, "val_fraction": val_fraction, "test_fraction": 0.0 if test_source else test_fraction, "max_per_class": max_per_class,
         "single_object": single_object, "dedup_threshold": dedup_threshold,
         "voc_single_class_images": {cls: len(voc[cls]) for cls in sorted(classes)},
         "counts": counts, "files_placed": placed, "stale_files_removed": removed,

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "unmask.report_commands",
     "unmask.run_commands",
     "unmask.model_commands",
+    "dataset_tools.commands",
 )
 
 

@@ -1,0 +1,161 @@
+"""`unmask data ...`: generate the synthetic dataset, convert PASCAL-Part, build class-set folders,
+de-duplicate a test folder. Each subcommand prints a summary (counts, skipped files and why)."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from unmask.parts import CLASS_SETS
+
+SHOWN_ITEMS = 5
+
+
+def _print_skipped(skipped: dict) -> None:
+    """Skip reasons with counts and the first few names (the summary JSON lists them all)."""
+    total = sum(entry["count"] for entry in skipped.values())
+    print(f"skipped: {total}")
+    for reason, entry in skipped.items():
+        if not entry["count"]:
+            continue
+        why = f" ({entry['why']})" if "why" in entry else ""
+        print(f"  {reason}{why}: {entry['count']}")
+        for item in entry["items"][:SHOWN_ITEMS]:
+            print(f"    {item}")
+        if entry["count"] > SHOWN_ITEMS:
+            print(f"    ... {entry['count'] - SHOWN_ITEMS} more")
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from dataset_tools.synthetic import generate
+
+    start = time.perf_counter()
+    out = generate(args.out, n_images=args.images, size=args.size, seed=args.seed,
+                   imagenet_per_class=args.imagenet_per_class, flickr_per_class=args.flickr_per_class,
+                   workers=args.workers)
+    manifest = json.loads((out / "synthetic.json").read_text())
+    print(f"synthetic dataset in {out} ({time.perf_counter() - start:.1f} s)")
+    print(f"  VOC2010 scenes: {args.images} ({manifest['generated_now']['voc']} generated now, the rest already there)")
+    for style in ("imagenet", "flickr"):
+        per_class = getattr(args, f"{style}_per_class")
+        print(f"  {style}/<class>/: {per_class} per class ({manifest['generated_now'][style]} generated now)")
+    return 0
+
+
+def _pascal_part(args: argparse.Namespace) -> int:
+    from dataset_tools.pascal_part import convert
+
+    summary = convert(args.voc_root, args.out, legacy=args.legacy, seed=args.seed,
+                      annotations=args.annotations, workers=args.workers)
+    print(f"PASCAL-Part -> COCO in {summary['out']} ({'legacy' if args.legacy else 'default'} labelling, "
+          f"{summary['elapsed_s']:.1f} s)")
+    print(f"annotation files: {summary['mat_files']} ({summary['split_rule']})")
+    for split, counts in summary["splits"].items():
+        reused = " (unchanged, kept)" if split in summary["reused_splits"] else ""
+        print(f"  {split:<5} {counts['images']:>6} images {counts['annotations']:>7} annotations{reused}")
+    print("annotations per part: " + ", ".join(f"{p} {n}" for p, n in summary["annotations_per_part"].items() if n))
+    if summary["dropped_raw_parts"]:
+        print("raw parts dropped by the rules: " + ", ".join(f"{p} {n}" for p, n in summary["dropped_raw_parts"].items()))
+    _print_skipped(summary["skipped"])
+    return 0
+
+
+def _classsets(args: argparse.Namespace) -> int:
+    from dataset_tools.voc import build_class_sets
+
+    summary = build_class_sets(args.voc_root, args.out, class_sets=tuple(args.sets), imagenet=args.imagenet,
+                               flickr=args.flickr, imagenet_role=args.imagenet_role, seed=args.seed,
+                               val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                               max_per_class=args.max_per_class, single_object=args.single_object,
+                               dedup_threshold=args.dedup_threshold)
+    print(f"class-set folders in {summary['out']} (test split from {summary['test_source']}, {summary['elapsed_s']:.1f} s)")
+    print("VOC single-class images: " + ", ".join(f"{c} {n}" for c, n in summary["voc_single_class_images"].items()))
+    for name, splits in summary["counts"].items():
+        print(f"  {name}: " + "; ".join(f"{split} " + " ".join(f"{c}={n}" for c, n in per.items()) for split, per in splits.items()))
+    print(f"files placed now: {summary['files_placed']}, stale files removed: {summary['stale_files_removed']}")
+    for source, folders in summary["ignored_folders"].items():
+        if folders:
+            print(f"{source}: folders outside the class sets ignored: {', '.join(folders)}")
+    print(f"near-duplicate test images dropped: {len(summary['dedup_dropped'])}")
+    for entry in summary["dedup_dropped"][:SHOWN_ITEMS]:
+        print(f"    {entry['file']} ~ {entry['duplicate_of']} (distance {entry['distance']})")
+    _print_skipped(summary["skipped"])
+    return 0
+
+
+def _dedup(args: argparse.Namespace) -> int:
+    from dataset_tools.fileio import write_json_atomic
+    from dataset_tools.folders import IMAGE_SUFFIXES, dedup
+
+    def images(root: Path) -> list[Path]:
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root} is not a folder")
+        return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+    candidates = images(args.test)
+    reference = [p for root in args.reference for p in images(root)]
+    kept, dropped = dedup(candidates, reference, args.threshold)
+    print(f"{len(candidates)} test images, {len(reference)} reference images, threshold {args.threshold}: "
+          f"{len(kept)} kept, {len(dropped)} near-duplicates")
+    for entry in dropped:
+        print(f"  {entry['file']} ~ {entry['duplicate_of']} (distance {entry['distance']}, {entry['why']})")
+    if args.report:
+        write_json_atomic(args.report, {"kept": [str(p) for p in kept], "dropped": dropped}, indent=1)
+    if args.delete:
+        for entry in dropped:
+            Path(entry["file"]).unlink()
+        print(f"deleted {len(dropped)} files from {args.test}")
+    return 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `unmask data {synth,pascal-part,classsets,dedup}`."""
+    from dataset_tools.folders import DEDUP_THRESHOLD
+
+    data = subparsers.add_parser("data", help="datasets: synthetic data, PASCAL-Part -> COCO, class-set folders")
+    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    p = sub.add_parser("synth", help="generate the embedded synthetic dataset in the PASCAL-Part/VOC raw formats")
+    p.add_argument("--out", type=Path, required=True, help="output folder (VOC2010/, imagenet/, flickr/)")
+    p.add_argument("--images", type=int, default=2000, help="VOC-style scenes with part annotations")
+    p.add_argument("--size", type=int, default=128, help="image side in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--imagenet-per-class", type=int, default=60, help="ImageNet-style training images per class")
+    p.add_argument("--flickr-per-class", type=int, default=50, help="Flickr-style test images per class")
+    p.add_argument("--workers", type=int, default=1, help="processes (the output does not depend on it)")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("pascal-part", help="PASCAL-Part .mat -> COCO JSON over the 44 parts, split 80/10/10")
+    p.add_argument("--voc-root", type=Path, required=True, help="folder with JPEGImages/ and Annotations_Part/")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--annotations", type=Path, help="Annotations_Part folder when not under --voc-root")
+    p.add_argument("--legacy", action="store_true", help="original labelling: headlight masks become 'head'")
+    p.add_argument("--seed", type=int, default=100, help="split shuffle seed (the original used 100)")
+    p.add_argument("--workers", type=int, default=1, help="processes (the output does not depend on it)")
+    p.set_defaults(func=_pascal_part)
+
+    p = sub.add_parser("classsets", help="class-set image folders for model M from single-class VOC images")
+    p.add_argument("--voc-root", type=Path, required=True, help="folder with JPEGImages/ and Annotations/ (VOC XML)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--sets", nargs="+", default=list(CLASS_SETS), help="class sets (CS3a ... or cs3-1 ...)")
+    p.add_argument("--imagenet", type=Path, help="ImageNet-style <dir>/<class>/*.jpg")
+    p.add_argument("--imagenet-role", choices=("train", "test"), default="train",
+                   help="train: extra training images (default); test: the test split (KDD protocol)")
+    p.add_argument("--flickr", type=Path, help="Flickr-style <dir>/<class>/*.jpg: the test split (BigData protocol)")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--test-fraction", type=float, default=0.1, help="VOC share for test when no folder is the test split")
+    p.add_argument("--max-per-class", type=int, help="cap per class and source")
+    p.add_argument("--single-object", action="store_true", help="only images with exactly one object")
+    p.add_argument("--seed", type=int, default=100)
+    p.add_argument("--dedup-threshold", type=int, default=DEDUP_THRESHOLD, help="phash Hamming distance (of 64 bits)")
+    p.set_defaults(func=_classsets)
+
+    p = sub.add_parser("dedup", help="find test images that are near-duplicates of reference images (phash)")
+    p.add_argument("--test", type=Path, required=True, help="folder of test images (searched recursively)")
+    p.add_argument("--reference", type=Path, nargs="+", required=True, help="folders of training images")
+    p.add_argument("--threshold", type=int, default=DEDUP_THRESHOLD)
+    p.add_argument("--report", type=Path, help="write kept/dropped lists as JSON")
+    p.add_argument("--delete", action="store_true", help="delete the near-duplicates from the test folder")
+    p.set_defaults(func=_dedup)
