@@ -278,6 +278,6 @@ def format_eps_table(rows: list[dict]) -> str:
     keys = [k for k in rows[0] if k != "model"]
     lines = ["| " + " | ".join(keys) + " | best |", "|" + "---|" * (len(keys) + 1)]
     for row in rows:
-        cells = [f"{row[k]:.4f}" if isinstance(row[k], float) else f"{row[k]:g}" for k in keys]
+        cells = [f"{row[k]:g}" if k == "train_eps" else f"{row[k]:.4f}" for k in keys]
         lines.append("| " + " | ".join(cells) + f" | {'*' if row is best else ''} |")
     return "\n".join(lines)
