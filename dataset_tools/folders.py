@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-DEDUP_THRESHOLD = 6
+DEDUP_THRESHOLD = 4
 """Default Hamming distance (of 64 bits) at or below which two images are near-duplicates."""
 
 

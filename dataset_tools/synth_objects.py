@@ -25,7 +25,8 @@ class Drawer:
     """Draws one object into a canvas inside the frame (x0, y0, w, h).
 
     Local coordinates: u runs from the object's back (0) to its front (1), v from top (0) to bottom (1);
-    ``facing`` = +1 puts the front on the image's right, -1 mirrors everything."""
+    ``facing`` = +1 puts the front on the image's right, -1 mirrors everything. ``shear`` and ``tilt``
+    skew the local frame (u += shear (v - 1/2), v += tilt (u - 1/2)) so no two objects share a layout."""
 
     canvas: Canvas
     obj: int
@@ -35,6 +36,8 @@ class Drawer:
     h: float
     facing: int
     floor: float
+    shear: float = 0.0
+    tilt: float = 0.0
 
     @property
     def rng(self) -> np.random.Generator:
@@ -50,6 +53,7 @@ class Drawer:
         return "l" if self.facing > 0 else "r"
 
     def p(self, u: float, v: float) -> tuple[float, float]:
+        u, v = u + self.shear * (v - 0.5), v + self.tilt * (u - 0.5)
         return (self.x0 + (u if self.facing > 0 else 1 - u) * self.w, self.y0 + v * self.h)
 
     def _pts(self, uvs) -> np.ndarray:

@@ -66,7 +66,8 @@ def render_scene(classes: list[str], size: int, rng: np.random.Generator, style:
         extent = (0.5, 0.66) if two else ((0.72, 0.95) if style == "voc" else (0.8, 0.97))
         x0, y0, w, h = _place(cls, size, rng, extent, slot)
         obj = canvas.new_object(cls, "")
-        drawer = Drawer(canvas, obj, x0, y0, w, h, int(rng.choice([-1, 1])), 8.0 * size / 128)
+        drawer = Drawer(canvas, obj, x0, y0, w, h, int(rng.choice([-1, 1])), 8.0 * size / 128,
+                        shear=float(rng.uniform(-0.12, 0.12)), tilt=float(rng.uniform(-0.12, 0.12)))
         poses.append(DRAWERS[cls](drawer))
     if rng.random() < 0.25:
         canvas.paint(-1, random_blob(size, rng, (0.04, 0.12)), clutter_texture(rng))
