@@ -156,6 +156,8 @@ def attack(
     model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: int = 32, seed: int = 0
 ) -> AttackResult:
     """Attack ``images`` (float32 [N,H,W,3] in [0,1]) with true ``labels``; untargeted, deterministic for a seed."""
+    if not isinstance(spec, AttackSpec):
+        raise TypeError(f"spec must be an AttackSpec (see preset_spec / parse_spec), got {type(spec).__name__}")
     if batch_size < 1:
         raise ValueError(f"batch size must be positive, got {batch_size}")
     images, labels = validate_inputs(model, images, labels)
