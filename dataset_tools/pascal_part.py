@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from dataset_tools.coco import categories, mask_annotation
@@ -158,6 +157,10 @@ def _convert_split(split: str, stems: list[str], ids: dict[str, int], mats: Path
         for ann in result.annotations:
             ann["id"] = len(annotations) + 1
             annotations.append(ann)
+    names = {image["file_name"] for image in images}
+    for stale in (out / split).glob("*") if (out / split).is_dir() else ():
+        if stale.name not in names:
+            stale.unlink()
     per_part = Counter(PARTS[a["category_id"]] for a in annotations)
     info = {
         "description": f"PASCAL-Part {split} split, 44 generalized UnMask parts",

@@ -74,12 +74,13 @@ class Canvas:
         self.size = image.shape[0]
         self.owner = np.full(image.shape[:2], BACKGROUND, np.int32)
         self.rng = rng
-        self.objects: list[dict] = []
+        self.objects: list[str] = []
         self.parts: list[tuple[int, str | None]] = []
         self.derived: list[tuple[int, str, str, object]] = []
 
-    def new_object(self, cls: str, pose: str) -> int:
-        self.objects.append({"cls": cls, "pose": pose})
+    def new_object(self, cls: str) -> int:
+        """Register an object of class ``cls``; returns its index."""
+        self.objects.append(cls)
         return len(self.objects) - 1
 
     def new_part(self, obj: int, name: str | None) -> int:

@@ -324,7 +324,7 @@ def draw_dog(d: Drawer) -> str:
             d.part("torso", d.ellipse(0.42, 0.47, 0.3 * d.w, 0.19 * d.h), fur_tex)
     pid = d.part("neck", d.poly([(0.58, 0.36), (0.7, 0.2), (0.84, 0.3), (0.72, 0.56)]), Texture("fur", shade(fur, 0.9), fur, period=3, angle=1.0))
     d.deco(pid, d.line([(0.66, 0.3), (0.76, 0.5)], d.small(0.03 * d.w, 0.35)), _solid((0.8, 0.1, 0.1)))
-    ear_shape = rng.random() < 0.5
+    floppy = rng.random() < 0.5
     d.part(f"{d.far}ear", d.ellipse(0.84, 0.1, d.small(0.035 * d.w, 0.5), d.small(0.08 * d.h, 0.8), -25), _solid(shade(fur, 0.55)))
     head_r = max(0.11 * d.w, 2.2 * d.floor)
     d.part("head", d.ellipse(0.8, 0.24, head_r, head_r), fur_tex)
@@ -335,7 +335,7 @@ def draw_dog(d: Drawer) -> str:
     er = d.small(0.022 * d.w, 0.5)
     pid = d.part(f"{d.near}eye", d.ellipse(0.84, 0.2, er, er), _solid((0.95, 0.9, 0.8)))
     d.deco(pid, d.ellipse(0.845, 0.2, er * 0.6, er * 0.6), _solid((0.1, 0.06, 0.03)))
-    ear = d.ellipse(0.73, 0.25, d.small(0.045 * d.w, 0.5), d.small(0.12 * d.h, 0.9), 25) if ear_shape else \
+    ear = d.ellipse(0.73, 0.25, d.small(0.045 * d.w, 0.5), d.small(0.12 * d.h, 0.9), 25) if floppy else \
         d.poly([(0.7, 0.2), (0.76, 0.0), (0.8, 0.18)])
     d.part(f"{d.near}ear", ear, Texture("fur", shade(fur, 0.5), shade(fur, 0.35), period=3, angle=1.4))
     return "Right" if d.facing > 0 else "Left"

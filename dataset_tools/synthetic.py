@@ -25,7 +25,7 @@ import numpy as np
 
 from dataset_tools.fileio import read_json, write_bytes_atomic, write_json_atomic
 from dataset_tools.mat_format import ImageAnnotation, ObjectAnnotation, PartAnnotation, write_annotation
-from dataset_tools.synth_canvas import Canvas, background, clutter_texture, finish, random_blob
+from dataset_tools.synth_canvas import BACKGROUND, Canvas, background, clutter_texture, finish, random_blob
 from dataset_tools.synth_objects import ASPECT, DRAWERS, Drawer
 from unmask.parts import CLASS_SETS
 
@@ -56,7 +56,7 @@ def render_scene(classes: list[str], size: int, rng: np.random.Generator, style:
     """Draw one scene with the given objects; returns (uint8 RGB image, canvas, VOC poses)."""
     canvas = Canvas(background(size, rng), rng)
     for _ in range(int(rng.integers(2, 7))):
-        canvas.paint(-1, random_blob(size, rng, (0.08, 0.35)), clutter_texture(rng))
+        canvas.paint(BACKGROUND, random_blob(size, rng, (0.08, 0.35)), clutter_texture(rng))
     two = len(classes) == 2
     slots = [(0.0, 0.62), (0.38, 1.0)] if two else [(0.0, 1.0)]
     if two and rng.random() < 0.5:
@@ -65,12 +65,12 @@ def render_scene(classes: list[str], size: int, rng: np.random.Generator, style:
     for cls, slot in zip(classes, slots):
         extent = (0.5, 0.66) if two else ((0.72, 0.95) if style == "voc" else (0.8, 0.97))
         x0, y0, w, h = _place(cls, size, rng, extent, slot)
-        obj = canvas.new_object(cls, "")
+        obj = canvas.new_object(cls)
         drawer = Drawer(canvas, obj, x0, y0, w, h, int(rng.choice([-1, 1])), 8.0 * size / 128,
                         shear=float(rng.uniform(-0.12, 0.12)), tilt=float(rng.uniform(-0.12, 0.12)))
         poses.append(DRAWERS[cls](drawer))
     if rng.random() < 0.25:
-        canvas.paint(-1, random_blob(size, rng, (0.04, 0.12)), clutter_texture(rng))
+        canvas.paint(BACKGROUND, random_blob(size, rng, (0.04, 0.12)), clutter_texture(rng))
     return finish(canvas.image, rng, style), canvas, poses
 
 

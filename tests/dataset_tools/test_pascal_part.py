@@ -109,6 +109,11 @@ def test_rerun_skips_done_splits_and_a_crash_leaves_no_json(voc_tree, tmp_path, 
     again = convert(voc_tree, out, legacy=True)
     assert again["reused_splits"] == ["train", "test"]
     assert again["splits"] == first["splits"]
+    other_split = convert(voc_tree, out, seed=7)  # a new split: images of the old one leave the folders
+    for split in ("train", "val", "test"):
+        listed = {i["file_name"] for i in json.loads((out / f"{split}.json").read_text())["images"]}
+        assert {p.name for p in (out / split).iterdir()} == listed
+    assert other_split["reused_splits"] == []
 
 
 def test_parallel_conversion_gives_identical_output(voc_tree, tmp_path):

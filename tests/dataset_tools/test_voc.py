@@ -58,9 +58,9 @@ def test_imagenet_joins_training_and_flickr_is_deduplicated_test(voc, tmp_path, 
         (imagenet / cls).mkdir(parents=True)
         (flickr / cls).mkdir(parents=True)
     for i in range(10):
-        _scene_img = np.random.default_rng(1000 + i).integers(0, 255, (6, 6, 3), dtype=np.uint8)
-        Image.fromarray(_scene_img).resize((48, 48), Image.BICUBIC).save(imagenet / "dog" / f"n{i}.jpg")
-        Image.fromarray(255 - _scene_img).resize((48, 48), Image.BICUBIC).save(flickr / "dog" / f"f{i}.jpg")
+        pixels = np.random.default_rng(1000 + i).integers(0, 255, (6, 6, 3), dtype=np.uint8)
+        Image.fromarray(pixels).resize((48, 48), Image.BICUBIC).save(imagenet / "dog" / f"n{i}.jpg")
+        Image.fromarray(255 - pixels).resize((48, 48), Image.BICUBIC).save(flickr / "dog" / f"f{i}.jpg")
     Image.open(voc / "JPEGImages" / "d000.jpg").save(flickr / "dog" / "copy_of_voc.jpg", quality=70)
     Image.open(imagenet / "dog" / "n3.jpg").save(flickr / "person" / "copy_of_imagenet.jpg", quality=70)
     (flickr / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
