@@ -181,10 +181,9 @@ def train_classifier(
 
     train_items, val_items = validation_items(train_dir, val_dir, class_names, preset, seed)
     spec = adversarial_spec(adversarial_eps, attack_preset, settings.adversarial_steps) if adversarial_eps is not None else None
-    x_val, y_val = load_items(val_items, image_size)
-
     keras.utils.set_random_seed(seed)
     model = build_classifier(arch, len(class_names), weights, settings.freeze_base and weights is not None, image_size)
+    x_val, y_val = load_items(val_items, image_size)
     optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum)
     optimizer.build(model.trainable_variables)
     step = _make_train_step(model, optimizer, settings.weight_decay, image_size, seed)

@@ -85,8 +85,13 @@ def test_train_m_command_eps_search(shapes_data, tmp_path, capsys):
     assert len(printed.splitlines()) == 4 and printed.count("*") == 1
 
 
-def test_train_m_command_errors(shapes_data, tmp_path):
+def test_train_m_command_errors(shapes_data, tmp_path, monkeypatch, capsys):
     from unmask.cli import main
 
     assert main(["train-m", "--data", str(tmp_path), "--arch", "small_cnn"]) == 2  # folder name is no class set
     assert main(["train-m", "--data", str(shapes_data), "--arch", "resnet18", "--out", str(tmp_path / "m.keras")]) == 2
+    assert "unknown architecture 'resnet18'" in capsys.readouterr().err
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    assert main(["train-m", "--data", str(shapes_data), "--arch", "resnet50", "--out", str(tmp_path / "m.keras")]) == 2
+    assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in capsys.readouterr().err
