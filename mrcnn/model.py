@@ -269,8 +269,7 @@ def backbone_graph(input_image, config: Config):
 
 def fpn_graph(feature_maps: Sequence, size: int) -> list:
     """Feature pyramid [P2, P3, P4, P5, P6] from [C2, C3, C4, C5] (Matterport's fpn_* names)."""
-    _, c3, c4, c5 = feature_maps
-    c2 = feature_maps[0]
+    c2, c3, c4, c5 = feature_maps
     p5 = KL.Conv2D(size, (1, 1), name="fpn_c5p5")(c5)
     p4 = KL.Add(name="fpn_p4add")([KL.UpSampling2D(size=(2, 2), name="fpn_p5upsampled")(p5),
                                    KL.Conv2D(size, (1, 1), name="fpn_c4p4")(c4)])
@@ -561,18 +560,54 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size: int, num_cla
     return mrcnn_class_logits, mrcnn_probs, mrcnn_bbox
 
 
+class CompactRows(KL.Layer):
+    """[x [B, N, ...], boxes [B, N, 4]] -> the rows of non-padding (non-zero) boxes as [1, K, ...]."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_jit = False
+
+    def call(self, inputs):
+        x, boxes = inputs
+        return tf.boolean_mask(x, tf.reduce_any(tf.not_equal(boxes, 0.0), axis=-1))[None]
+
+
+class ExpandRows(KL.Layer):
+    """Inverse of CompactRows: [y [1, K, ...], boxes [B, N, 4]] -> [B, N, ...], zeros at padding."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_jit = False
+
+    def call(self, inputs):
+        y, boxes = inputs
+        indices = tf.where(tf.reduce_any(tf.not_equal(boxes, 0.0), axis=-1))
+        shape = tf.concat([tf.shape(boxes, out_type=tf.int64)[:2], tf.shape(y, out_type=tf.int64)[2:]], 0)
+        out = tf.scatter_nd(indices, y[0], shape)
+        out.set_shape(boxes.shape[:2] + tuple(y.shape[2:]))
+        return out
+
+
 def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size: int, num_classes: int,
-                         train_bn: bool | None, channels: int = 256):
-    """Mask head -> per-class sigmoid masks [B, N, 2*pool, 2*pool, NC]."""
+                         train_bn: bool | None, channels: int = 256, skip_padding: bool = False):
+    """Mask head -> per-class sigmoid masks [B, N, 2*pool, 2*pool, NC].
+
+    skip_padding (inference): run the convolutions only on non-zero boxes (the real detections)
+    and return zero masks for the padding rows, which unmolding never reads.
+    """
     x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask")([rois, image_meta] + feature_maps)
+    if skip_padding:
+        x = CompactRows(name="mrcnn_mask_compact")([x, rois])
     for i in range(1, 5):
         x = TimeDistributed(KL.Conv2D(channels, (3, 3), padding="same"), name=f"mrcnn_mask_conv{i}")(x)
         x = TimeDistributed(BatchNorm(train_bn=train_bn), name=f"mrcnn_mask_bn{i}")(x)
         x = KL.Activation("relu")(x)
     x = TimeDistributed(KL.Conv2DTranspose(channels, (2, 2), strides=2, activation="relu"),
                         name="mrcnn_mask_deconv")(x)
-    return TimeDistributed(KL.Conv2D(num_classes, (1, 1), strides=1, activation="sigmoid"),
-                           name="mrcnn_mask")(x)
+    x = TimeDistributed(KL.Conv2D(num_classes, (1, 1), strides=1, activation="sigmoid"), name="mrcnn_mask")(x)
+    if skip_padding:
+        x = ExpandRows(name="mrcnn_mask_expand")([x, rois])
+    return x
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -788,8 +823,8 @@ class DataGenerator(keras.utils.PyDataset):
         rng = np.random.default_rng([self.seed, self.epoch, idx])
         batch: dict[str, list] = {name: [] for name in TRAINING_INPUTS}
         for b in range(config.BATCH_SIZE):
-            image, image_meta, class_ids, boxes, masks = self._load((self.epoch * self.steps + idx)
-                                                                     * config.BATCH_SIZE + b, rng)
+            position = (self.epoch * self.steps + idx) * config.BATCH_SIZE + b
+            image, image_meta, class_ids, boxes, masks = self._load(position, rng)
             rpn_match, rpn_bbox = build_rpn_targets(image.shape, self.anchors, class_ids, boxes, config, rng)
             if boxes.shape[0] > config.MAX_GT_INSTANCES:
                 ids = rng.choice(np.arange(boxes.shape[0]), config.MAX_GT_INSTANCES, replace=False)
@@ -819,19 +854,19 @@ class MaskRCNNTrainingModel(keras.Model):
 
     def __init__(self, inputs, outputs, config: Config, name: str = "mask_rcnn") -> None:
         super().__init__(inputs=inputs, outputs=outputs, name=name)
-        self.loss_weights = [float(config.LOSS_WEIGHTS.get(n, 1.0)) for n in LOSS_NAMES]
-        self.weight_decay = float(config.WEIGHT_DECAY)
+        self.mrcnn_loss_weights = [float(config.LOSS_WEIGHTS.get(n, 1.0)) for n in LOSS_NAMES]
+        self.mrcnn_weight_decay = float(config.WEIGHT_DECAY)
         self.trackers = [keras.metrics.Mean(name=n) for n in ("loss",) + LOSS_NAMES]
 
     @property
     def metrics(self) -> list:
         return list(self.trackers)
 
-    def _losses(self, data, training: bool):
+    def _loss_terms(self, data, training: bool):
         inputs = data[0] if isinstance(data, (tuple, list)) else data
         outputs = self(inputs, training=training)
-        losses = [loss * weight for loss, weight in zip(outputs[-len(LOSS_NAMES):], self.loss_weights)]
-        total = tf.add_n(losses) + weight_decay_graph(self.trainable_weights, self.weight_decay)
+        losses = [loss * weight for loss, weight in zip(outputs[-len(LOSS_NAMES):], self.mrcnn_loss_weights)]
+        total = tf.add_n(losses) + weight_decay_graph(self.trainable_weights, self.mrcnn_weight_decay)
         return total, losses
 
     def _report(self, total, losses) -> dict:
@@ -841,7 +876,7 @@ class MaskRCNNTrainingModel(keras.Model):
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            total, losses = self._losses(data, training=True)
+            total, losses = self._loss_terms(data, training=True)
             # Gradients are summed over replicas under MirroredStrategy.
             scaled = total / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.trainable_variables
@@ -850,7 +885,7 @@ class MaskRCNNTrainingModel(keras.Model):
         return self._report(total, losses)
 
     def test_step(self, data):
-        total, losses = self._losses(data, training=False)
+        total, losses = self._loss_terms(data, training=False)
         return self._report(total, losses)
 
 
@@ -1009,7 +1044,7 @@ class MaskRCNN:
             [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
         detection_boxes = GraphLambda(lambda x: x[..., :4], name="detection_boxes")(detections)
         mrcnn_mask = build_fpn_mask_graph(detection_boxes, *head_args, config.MASK_POOL_SIZE, config.NUM_CLASSES,
-                                          config.TRAIN_BN, config.MASK_HEAD_CHANNELS)
+                                          config.TRAIN_BN, config.MASK_HEAD_CHANNELS, skip_padding=True)
         return keras.Model([input_image, input_image_meta, input_anchors],
                            [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class, rpn_bbox],
                            name="mask_rcnn")

@@ -5,12 +5,14 @@ exceeds the HDF5 object-header limit), ``backend`` and ``keras_version``; one gr
 attribute ``weight_names`` (b"conv1/kernel:0", ...) and each weight a dataset at that path inside
 the group. Nested models (rpn_model) are one group listing their sub-layers' weights. Some files
 nest everything under ``model_weights``. Weights of a layer are matched by order with shape checks,
-so TF1 names with "_1" suffixes load too.
+so TF1 names with "_1" suffixes load too; when a layer's weight names agree up to such suffixes
+they are matched by name instead (the sub-layer order inside a nested model may differ).
 """
 from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Sequence
 
 import h5py
@@ -52,6 +54,24 @@ def _load_attribute(group: h5py.Group, name: str) -> list[str]:
             values.extend(group.attrs[f"{name}{i}"])
             i += 1
     return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _canonical(weight_name: str) -> str:
+    """"rpn_conv_shared_1/kernel:0" -> "rpn_conv_shared/kernel": TF1 uniquifying suffix and ":0" dropped."""
+    layer, _, weight = weight_name.rpartition("/")
+    return re.sub(r"_\d+$", "", layer) + "/" + weight.split(":")[0]
+
+
+def _align(entries: list[tuple[str, keras.Variable]],
+           saved: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """The file's weights of one layer in the model's order: by canonical name when the names
+    agree one to one, else in file order (Keras 2 behaviour)."""
+    model_keys = [_canonical(name) for name, _ in entries]
+    file_keys = [_canonical(name) for name, _ in saved]
+    if len(set(model_keys)) == len(model_keys) and sorted(model_keys) == sorted(file_keys):
+        by_key = dict(zip(file_keys, saved))
+        return [by_key[key] for key in model_keys]
+    return saved
 
 
 def save_weights(model: keras.Model, filepath: str) -> None:
@@ -106,12 +126,12 @@ def load_weights(model: keras.Model, filepath: str, by_name: bool = False,
         by_name = True
     file_layers = read_weights(filepath)
     model_layers = [layer for layer in model.layers if layer_weight_entries(layer)]
-    unknown = exclude - {layer.name for layer in model_layers}
+    unknown = exclude - {layer.name for layer in model.layers}
     if unknown:
-        log.warning("exclude names layers without weights in the model: %s", sorted(unknown))
+        log.warning("exclude names layers the model does not have: %s", sorted(unknown))
 
     if by_name:
-        pairs = [(layer, file_layers[layer.name]) for layer in model_layers
+        pairs = [(layer, _align(layer_weight_entries(layer), file_layers[layer.name])) for layer in model_layers
                  if layer.name not in exclude and layer.name in file_layers]
         missing = [layer.name for layer in model_layers if layer.name not in exclude and layer.name not in file_layers]
     else:
@@ -120,7 +140,8 @@ def load_weights(model: keras.Model, filepath: str, by_name: bool = False,
                              f"{len(model_layers)}; layers only in the file: "
                              f"{sorted(set(file_layers) - {l.name for l in model_layers})}; only in the model: "
                              f"{sorted({l.name for l in model_layers} - set(file_layers))}. Use by_name=True.")
-        pairs = list(zip(model_layers, file_layers.values()))
+        pairs = [(layer, _align(layer_weight_entries(layer), saved))
+                 for layer, saved in zip(model_layers, file_layers.values())]
         missing = []
 
     errors = []

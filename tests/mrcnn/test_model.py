@@ -294,3 +294,28 @@ def test_unmold_detections_maps_back_to_original_pixels(inference_model):
     assert result["rois"].tolist() == [[10, 20, 30, 60]] and result["class_ids"].tolist() == [2]
     assert result["masks"].shape == (64, 128, 1) and result["masks"][10:30, 20:60].all()
     assert result["masks"].sum() == 20 * 40
+
+
+# --- layer selection for training --------------------------------------------------------------------
+
+def test_layer_presets_select_layers_inside_nested_models(tmp_path):
+    model = M.MaskRCNN("training", small_cpu_config(NUM_CLASSES=4), str(tmp_path))
+    rpn = model.keras_model.get_layer("rpn_model")
+
+    def trainable():
+        names = {layer.name for layer in model.keras_model.layers
+                 if layer.weights and layer.trainable and layer is not rpn}
+        return names | {layer.name for layer in rpn.layers if layer.weights and layer.trainable}
+
+    model.set_trainable(M.LAYER_PRESETS["heads"], verbose=0)
+    selected = trainable()
+    assert {"rpn_conv_shared", "fpn_c5p5", "mrcnn_class_logits", "mrcnn_mask"} <= selected
+    assert not any(name.startswith(("res", "bn", "conv1")) for name in selected)
+    model.set_trainable(M.LAYER_PRESETS["4+"], verbose=0)
+    selected = trainable()
+    assert "res4a_branch2a" in selected and "bn5a_branch1" in selected and "res3a_branch2a" not in selected
+    model.set_trainable(M.LAYER_PRESETS["all"], verbose=0)
+    assert "conv1" in trainable() and "bn_conv1" in trainable()
+    # regexes are full matches: "res4" alone selects nothing
+    model.set_trainable("res4", verbose=0)
+    assert not trainable()
