@@ -131,6 +131,8 @@ PRESETS: dict[str, dict[str, dict]] = {
 bigdata2020_legacy: the original code's step 2.0 in [0,1] units (= 510). bigdata2020_corrected:
 2/255 for Linf and, for L2, 75/255: the same step-to-budget ratio (1/4) at the paired budgets
 (Linf 8 <-> L2 300, Linf 16 <-> L2 600)."""
+PRESETS["demo"] = {**PRESETS["bigdata2020_corrected"], "fgsm": {}, "deepfool_l2": {"steps": 50}}
+"""The demo's: every attack family, BigData's corrected settings plus FGSM and DeepFool (50 steps)."""
 
 
 def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:

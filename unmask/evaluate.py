@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from unmask import core, metrics
+from unmask.attack_specs import preset_spec
 from unmask.images import iter_batches, list_image_folder
 from unmask.parts import class_set as lookup_class_set
 from unmask.presets import AttackEntry, ModelSpec, Preset
@@ -312,8 +313,6 @@ class Grid:
         return cell
 
     def attack_cell(self, ctx: PairContext, entry: AttackEntry) -> CellResult:
-        from unmask.attacks import preset_spec
-
         spec = preset_spec(self.preset.attack_preset, entry.name, entry.eps)
         key = cell_key(ctx.model_spec.name, ctx.class_set, entry.name, entry.eps)
         fingerprint = self.preset.fingerprint(ctx.fingerprint_base, asdict(spec))
@@ -366,10 +365,6 @@ class Grid:
     def run(self, progress: Callable[[str], None] = log.info) -> list[CellResult]:
         """Every cell of the preset, in order; writes results.json at the end."""
         check_inputs(self.preset)
-        from unmask.attacks import preset_spec
-
-        for entry in self.preset.attacks:  # bad attack preset or spec: fail before work
-            preset_spec(self.preset.attack_preset, entry.name, entry.eps)
         cells: list[CellResult] = []
         for model_spec in self.preset.models:
             for class_set in self.preset.class_sets:

@@ -14,10 +14,11 @@ from typing import Any
 
 import yaml
 
+from unmask.attack_specs import ATTACK_NAMES, PRESETS as ATTACK_PRESETS, preset_spec
 from unmask.parts import canonical_class_set_name
 
 MODEL_ARCHS: tuple[str, ...] = ("vgg16", "resnet50", "resnet101", "densenet121", "small_cnn")
-ATTACK_NAMES: tuple[str, ...] = ("fgsm", "pgd_linf", "pgd_l2", "mim_linf", "mim_l2", "deepfool_l2")
+"""unmask.classifiers.ARCHS (not imported: it pulls in Keras; a test checks they agree)."""
 PAPERS: tuple[str, ...] = ("kdd2019", "bigdata2020", "demo")
 
 
@@ -216,6 +217,13 @@ def preset_from_dict(raw: dict[str, Any]) -> Preset:
         threshold_fpr=float(ev.get("threshold_fpr", 0.1)),
     )
     name = str(_require(raw, "name", ""))
+    attack_preset = _choice(str(raw.get("attack_preset", "bigdata2020_corrected")), tuple(ATTACK_PRESETS), "attack_preset")
+    attacks = _attacks(_require(raw, "attacks", ""))
+    for entry in attacks:
+        try:
+            preset_spec(attack_preset, entry.name, entry.eps)
+        except ValueError as err:
+            raise PresetError(f"preset: {err}") from err
     return Preset(
         name=name,
         paper=_choice(raw.get("paper", "demo"), PAPERS, "paper"),
@@ -225,8 +233,8 @@ def preset_from_dict(raw: dict[str, Any]) -> Preset:
         extractor=_extractor(_require(raw, "part_extractor", "")),
         models=models,
         class_sets=class_sets,
-        attack_preset=str(raw.get("attack_preset", "bigdata2020_corrected")),
-        attacks=_attacks(_require(raw, "attacks", "")),
+        attack_preset=attack_preset,
+        attacks=attacks,
         evaluation=evaluation,
         source=raw,
     )

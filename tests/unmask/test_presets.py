@@ -16,6 +16,7 @@ def minimal(**changes):
         "part_extractor": {"checkpoint": "k.h5", "config": "small"},
         "models": [{"arch": "small_cnn", "image_size": 32, "weights": "none"}],
         "class_sets": ["cs3-1"],
+        "attack_preset": "demo",
         "attacks": [{"name": "pgd_linf", "eps": [8, 16]}, {"name": "deepfool_l2"}],
     }
     raw.update(changes)
@@ -43,11 +44,20 @@ def test_minimal_preset_defaults():
         ({"attacks": [{"name": "deepfool_l2", "eps": 8}]}, "minimal"),
         ({"paper": "iclr"}, "kdd2019"),
         ({"models": [{"arch": "vgg16"}, {"arch": "vgg16"}]}, "unique"),
+        ({"attack_preset": "iclr"}, "bigdata2020_legacy"),
+        ({"attack_preset": "kdd2019", "attacks": [{"name": "mim_l2", "eps": 300}]}, "has no attack"),
     ],
 )
 def test_bad_presets_fail_with_choices(changes, message):
     with pytest.raises(PresetError, match=message):
         preset_from_dict(minimal(**changes))
+
+
+def test_model_archs_match_the_builders():
+    from unmask.classifiers import ARCHS
+    from unmask.presets import MODEL_ARCHS
+
+    assert MODEL_ARCHS == ARCHS
 
 
 def test_missing_key_named():
