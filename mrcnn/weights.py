@@ -98,11 +98,16 @@ def read_weights(filepath: str) -> dict[str, list[tuple[str, np.ndarray]]]:
     except OSError as error:
         raise ValueError(f"cannot read {filepath} as HDF5: {error}") from error
     with f:
-        root = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
-        if not any(k == "layer_names" or k.startswith("layer_names") for k in root.attrs):
+        def has_layer_names(group: h5py.Group) -> bool:
+            return any(key.startswith("layer_names") for key in group.attrs)
+
+        root = f["model_weights"] if not has_layer_names(f) and "model_weights" in f else f
+        if not has_layer_names(root):
             raise ValueError(f"{filepath} is not a Keras/Matterport weights file (no layer_names attribute)")
         result = {}
         for layer_name in _load_attribute(root, "layer_names"):
+            if layer_name not in root:
+                raise ValueError(f"{filepath}: layer {layer_name!r} is listed in layer_names but has no group")
             group = root[layer_name]
             names = _load_attribute(group, "weight_names")
             if names:
