@@ -100,16 +100,24 @@ def load_items(items: Sequence, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, weight_decay: float, size: int, seed: int):
-    """A compiled SGD step with random horizontal flips and coupled weight decay."""
+def _make_flip(size: int, seed: int):
+    """A compiled, seeded random horizontal flip (p = 0.5 per image)."""
     flips = tf.random.Generator.from_seed(seed)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+    def flip(x):
+        return tf.where(flips.uniform([tf.shape(x)[0], 1, 1, 1]) < 0.5, x[:, :, ::-1, :], x)
+
+    return flip
+
+
+def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, weight_decay: float, size: int):
+    """A compiled SGD step with coupled (PyTorch-style) weight decay; returns (mean loss, # correct)."""
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     signature = [tf.TensorSpec([None, size, size, 3], tf.float32), tf.TensorSpec([None], tf.int64)]
 
     @tf.function(input_signature=signature)
     def step(x, y):
-        flip = flips.uniform([tf.shape(x)[0], 1, 1, 1]) < 0.5
-        x = tf.where(flip, x[:, :, ::-1, :], x)
         variables = model.trainable_variables
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
@@ -149,8 +157,9 @@ def train_classifier(
     val_dir None holds out the preset's 10% of train_dir (seeded). weights: None trains from
     scratch, "imagenet" or a path loads a base (see build_classifier); the preset's frozen base
     applies only with pretrained weights. epochs, image_size, batch_size and learning_rate override
-    the preset's. adversarial_eps (0-255 units) turns on PGD-Linf
-    adversarial training. Idempotent: an existing model whose stored request matches is returned.
+    the preset's. adversarial_eps (0-255 units) turns on PGD-Linf adversarial training. Training
+    flips images horizontally at random (p = 0.5). Idempotent: an existing model whose stored
+    request matches is returned.
     """
     if preset not in TRAIN_PRESETS:
         raise ValueError(f"unknown training preset {preset!r}; valid: {', '.join(TRAIN_PRESETS)}")
@@ -186,7 +195,8 @@ def train_classifier(
     x_val, y_val = load_items(val_items, image_size)
     optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum)
     optimizer.build(model.trainable_variables)
-    step = _make_train_step(model, optimizer, settings.weight_decay, image_size, seed)
+    step = _make_train_step(model, optimizer, settings.weight_decay, image_size)
+    flip = _make_flip(image_size, seed)
     history: list[dict] = []
     best: tuple[float, int, list] = (-1.0, 0, model.get_weights())
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,8 +209,8 @@ def train_classifier(
             total_loss = total_correct = seen = 0.0
             bar = tqdm(total=len(order), desc=f"epoch {epoch}/{epochs}", unit="img", disable=not progress, leave=False)
             for x, y, _ in iter_batches([train_items[i] for i in order], image_size, batch_size):
-                x, y = tf.constant(x), tf.constant(y)
-                if spec is not None:
+                x, y = flip(tf.constant(x)), tf.constant(y)
+                if spec is not None:  # attack the augmented batch, train on its adversarial version
                     x = perturb(model, x, y, spec)
                 loss, correct = step(x, y)
                 total_loss += float(loss) * len(y)
