@@ -224,7 +224,8 @@ def train_classifier(
             history.append(row)
             writer.writerow(row)
             log_file.flush()
-            log.info("epoch %d: %s", epoch, row)
+            log.info("epoch %d/%d: %s", epoch, epochs,
+                     ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch" and v is not None))
             if row["score"] > best[0]:
                 best = (row["score"], epoch, model.get_weights())
     model.set_weights(best[2])
