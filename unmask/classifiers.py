@@ -88,22 +88,29 @@ def imagenet_weights_path(arch: str) -> Path:
     )
 
 
+SMALL_CNN_BN_MOMENTUM = 0.9
+"""Keras' 0.99 leaves the moving statistics far behind on the few hundred steps a small dataset
+gives, so the model looks like chance in inference mode for epochs while it trains well."""
+
+
 def _small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64)):
-    """A narrow pre-activation ResNet: stem conv, one residual block per stage, stride 2 between stages."""
-    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    """A narrow pre-activation ResNet: stride-2 stem conv, one residual block per stage, stride 2
+    between stages. The strided stem lets it read 128 px images (the resolution K needs to see
+    small parts) at the cost of 64 px ones."""
+    x = layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
     for stage, width in enumerate(widths):
         stride = 1 if stage == 0 else 2
         shortcut = x
-        y = layers.BatchNormalization(name=f"s{stage}_bn1")(x)
+        y = layers.BatchNormalization(momentum=SMALL_CNN_BN_MOMENTUM, name=f"s{stage}_bn1")(x)
         y = layers.ReLU(name=f"s{stage}_relu1")(y)
         if stride != 1 or shortcut.shape[-1] != width:
             shortcut = layers.Conv2D(width, 1, strides=stride, use_bias=False, name=f"s{stage}_proj")(y)
         y = layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False, name=f"s{stage}_conv1")(y)
-        y = layers.BatchNormalization(name=f"s{stage}_bn2")(y)
+        y = layers.BatchNormalization(momentum=SMALL_CNN_BN_MOMENTUM, name=f"s{stage}_bn2")(y)
         y = layers.ReLU(name=f"s{stage}_relu2")(y)
         y = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"s{stage}_conv2")(y)
         x = layers.Add(name=f"s{stage}_add")([shortcut, y])
-    x = layers.BatchNormalization(name="final_bn")(x)
+    x = layers.BatchNormalization(momentum=SMALL_CNN_BN_MOMENTUM, name="final_bn")(x)
     return layers.ReLU(name="final_relu")(x)
 
 
