@@ -1194,11 +1194,14 @@ class MaskRCNN:
         return np.stack(molded_images), np.stack(image_metas), np.array(windows, dtype=np.int32)
 
     def unmold_detections(self, detections: np.ndarray, mrcnn_mask: np.ndarray, original_image_shape,
-                          image_shape, window) -> dict[str, np.ndarray]:
+                          image_shape, window, unmold_masks: bool = True) -> dict[str, np.ndarray]:
         """One image's padded detections and masks -> results in original-image pixels.
 
         Returns rois [N, (y1, x1, y2, x2)] int32, class_ids [N] int32, scores [N] float32 and
-        masks [H, W, N] bool; empty arrays of these shapes when nothing was detected.
+        masks [H, W, N] bool; empty arrays of these shapes when nothing was detected. With
+        unmold_masks=False (an extension) the masks stay the head's [N, h, w] float probabilities:
+        pasting full-image masks is the slow part of post-processing and callers that need only
+        classes, scores or boxes (UnMask's part sets) skip it.
         """
         zero_ix = np.where(detections[:, 4] == 0)[0]
         n = zero_ix[0] if zero_ix.shape[0] > 0 else detections.shape[0]
@@ -1212,6 +1215,9 @@ class MaskRCNN:
         boxes = utils.denorm_boxes(np.divide(boxes - shift, scale), original_image_shape[:2])
         keep = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) > 0
         boxes, class_ids, scores, masks = boxes[keep], class_ids[keep], scores[keep], masks[keep]
+        if not unmold_masks:
+            return {"rois": boxes.reshape(-1, 4).astype(np.int32), "class_ids": class_ids, "scores": scores,
+                    "masks": masks}
         full_masks = [utils.unmold_mask(masks[i], boxes[i], original_image_shape) for i in range(len(boxes))]
         full_masks = (np.stack(full_masks, axis=-1) if full_masks
                       else np.zeros(tuple(original_image_shape[:2]) + (0,), dtype=bool))
@@ -1233,10 +1239,12 @@ class MaskRCNN:
                                                 tf.constant(anchors, tf.float32)])
         return detections.numpy(), mrcnn_mask.numpy()
 
-    def detect(self, images: Sequence[np.ndarray], verbose: int = 0) -> list[dict[str, np.ndarray]]:
+    def detect(self, images: Sequence[np.ndarray], verbose: int = 0,
+               unmold_masks: bool = True) -> list[dict[str, np.ndarray]]:
         """Detect instances in len(images) == BATCH_SIZE images (0-255 RGB; gray, RGBA, 16-bit converted).
 
-        Returns per image a dict: rois [N, 4] pixels, class_ids [N], scores [N], masks [H, W, N] bool.
+        Returns per image a dict: rois [N, 4] pixels, class_ids [N], scores [N], masks [H, W, N] bool
+        (unmold_masks=False: the head's [N, h, w] mask probabilities, see unmold_detections).
         """
         if self.mode != "inference":
             raise ValueError("Create model in inference mode.")
@@ -1257,7 +1265,7 @@ class MaskRCNN:
             log_array("image_metas", image_metas)
         detections, mrcnn_mask = self._run_graph(molded_images, image_metas)
         return [self.unmold_detections(detections[i], mrcnn_mask[i], image.shape, molded_images[i].shape,
-                                       windows[i]) for i, image in enumerate(images)]
+                                       windows[i], unmold_masks) for i, image in enumerate(images)]
 
     def detect_molded(self, molded_images: np.ndarray, image_metas: np.ndarray,
                       verbose: int = 0) -> list[dict[str, np.ndarray]]:

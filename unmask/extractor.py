@@ -42,22 +42,24 @@ class MaskRCNNExtractor:
         self.model.load_weights(str(checkpoint), by_name=True)
         self.batch_size = self.config.BATCH_SIZE
 
-    def detect(self, images: np.ndarray) -> list[dict[str, np.ndarray]]:
-        """Matterport detections per image (rois, class_ids, scores, masks) plus `parts` names per detection."""
+    def detect(self, images: np.ndarray, masks: bool = True) -> list[dict[str, np.ndarray]]:
+        """Matterport detections per image (rois, class_ids, scores, masks) plus `parts` names per detection.
+
+        masks=False skips pasting full-image masks (the slow part of post-processing)."""
         images = check_images(images) * 255.0
         results = []
         for start in range(0, len(images), self.batch_size):
             batch = list(images[start : start + self.batch_size])
             n_real = len(batch)
             batch += [batch[-1]] * (self.batch_size - n_real)  # detect() wants exactly BATCH_SIZE images
-            results += self.model.detect(batch)[:n_real]
+            results += self.model.detect(batch, unmold_masks=masks)[:n_real]
         for r in results:
             r["parts"] = np.array([PARTS[c - 1] for c in r["class_ids"]], dtype=object)
         return results
 
     def extract(self, images: np.ndarray) -> list[set[str]]:
         """The set of part names found in each image (duplicates collapse)."""
-        return [set(r["parts"].tolist()) for r in self.detect(images)]
+        return [set(r["parts"].tolist()) for r in self.detect(images, masks=False)]
 
 
 _LOADED: dict[tuple, MaskRCNNExtractor] = {}

@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+import yaml
+
 STAGES = ("data", "k", "m", "evaluate", "report")
 
 
@@ -50,10 +52,15 @@ def _train_k(args: argparse.Namespace) -> int:
         for item in args.schedule.split(","):
             layers, epochs, *factor = item.split(":")
             schedule.append({"layers": layers, "epochs": int(epochs), "lr_factor": float(factor[0]) if factor else 1.0})
+    overrides = {}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        overrides[key] = yaml.safe_load(value)
     path = train_part_extractor(
         Path(args.coco),
         Path(args.out),
         kind=args.config,
+        overrides=overrides,
         schedule=schedule,
         init_weights=Path(args.init_weights) if args.init_weights else None,
     )
@@ -78,4 +85,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--schedule", help="stages LAYERS:EPOCHS[:LR_FACTOR], comma-separated; epochs are cumulative "
                    "(default heads:10,4+:25,all:40:0.1)")
     p.add_argument("--init-weights", help="start from this h5 (e.g. mask_rcnn_coco.h5), heads excluded")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a Config attribute, e.g. --set LEARNING_RATE=0.01 --set TRAIN_BN=true")
     p.set_defaults(func=_train_k)

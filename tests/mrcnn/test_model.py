@@ -294,6 +294,9 @@ def test_unmold_detections_maps_back_to_original_pixels(inference_model):
     assert result["rois"].tolist() == [[10, 20, 30, 60]] and result["class_ids"].tolist() == [2]
     assert result["masks"].shape == (64, 128, 1) and result["masks"][10:30, 20:60].all()
     assert result["masks"].sum() == 20 * 40
+    raw = inference_model.unmold_detections(detections, masks, (64, 128, 3), molded_shape, window, unmold_masks=False)
+    assert raw["rois"].tolist() == [[10, 20, 30, 60]] and raw["class_ids"].tolist() == [2]
+    assert raw["masks"].shape == (1, 28, 28) and raw["masks"].min() == 1.0
 
 
 # --- layer selection for training --------------------------------------------------------------------
