@@ -112,7 +112,10 @@ def perturb(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec)
         import foolbox as fb
 
         fmodel = fb.TensorFlowModel(compiled_logits(model), bounds=(0.0, 1.0), device="/CPU:0")
-        candidates = min(DEEPFOOL_CANDIDATES, int(model.output_shape[-1]))
+        # None = every class: the same attack when there are few classes, without Foolbox logging
+        # "Only testing the top-k classes" at INFO for every batch.
+        n_classes = int(model.output_shape[-1])
+        candidates = None if n_classes <= DEEPFOOL_CANDIDATES else DEEPFOOL_CANDIDATES
         deepfool = fb.attacks.L2DeepFoolAttack(
             steps=spec.steps, candidates=candidates, overshoot=DEEPFOOL_OVERSHOOT, loss="logits"
         )
