@@ -134,8 +134,37 @@ def prepare_models(preset: Preset) -> dict[str, str]:
     return paths
 
 
-def run(preset: Preset, stages: tuple[str, ...] = ("data", "k", "m", "evaluate", "report")) -> Path:
-    """Run the chosen stages of a preset; returns the run folder (its run.json lists what was made)."""
+def eps_search(preset: Preset) -> dict[str, str]:
+    """The AT line search (BigData: eps 4 chosen among 1, 2, 4, 6, 8, 16): one table per model x class set."""
+    from unmask.parts import class_set as lookup_class_set
+    from unmask.training import eps_search as search
+
+    settings = dict(preset.eps_search or {})
+    out = {}
+    for model in preset.models:
+        for cs in preset.class_sets:
+            root = preset.data.classsets_dir / cs
+            folder = preset.output / "eps_search" / model.name / cs
+            rows = search(
+                root / "train", root / "val", lookup_class_set(cs), model.arch, folder,
+                eps_values=tuple(float(e) for e in settings.get("eps", (1, 2, 4, 6, 8, 16))),
+                eval_eps=float(settings.get("eval_eps", 8)), attack_preset=preset.attack_preset,
+                image_size=model.image_size, weights=model.weights, seed=preset.seed, **model.train,
+            )
+            write_json_atomic(folder / "eps_search.json", rows)
+            best = max(rows, key=lambda r: r["score"])
+            print(f"\nAT eps search, {model.name} {cs} (score = mean of benign and adversarial val accuracy):")
+            for row in rows:
+                marker = "  <- best" if row is best else ""
+                print(f"  eps {row['train_eps']:>4g}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()
+                      if isinstance(v, float) and k != "train_eps") + marker)
+            out[f"{model.name}/{cs}"] = str(folder / "eps_search.json")
+    return out
+
+
+def run(preset: Preset, stages: tuple[str, ...] | None = None) -> Path:
+    """Run the given stages (default: the preset's); returns the run folder (its run.json lists what was made)."""
+    stages = stages or preset.stages
     run_dir = preset.output
     run_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {
@@ -153,6 +182,7 @@ def run(preset: Preset, stages: tuple[str, ...] = ("data", "k", "m", "evaluate",
         "data": lambda: prepare_data(preset),
         "k": lambda: prepare_part_extractor(preset),
         "m": lambda: prepare_models(preset),
+        "eps_search": lambda: eps_search(preset),
         "evaluate": lambda: _evaluate(preset, manifest),
         "report": lambda: _report(run_dir),
     }

@@ -20,6 +20,8 @@ from unmask.parts import canonical_class_set_name
 MODEL_ARCHS: tuple[str, ...] = ("vgg16", "resnet50", "resnet101", "densenet121", "small_cnn")
 """unmask.classifiers.ARCHS (not imported: it pulls in Keras; a test checks they agree)."""
 PAPERS: tuple[str, ...] = ("kdd2019", "bigdata2020", "demo")
+STAGES: tuple[str, ...] = ("data", "k", "m", "eps_search", "evaluate", "report")
+DEFAULT_STAGES: tuple[str, ...] = ("data", "k", "m", "evaluate", "report")
 
 
 class PresetError(ValueError):
@@ -103,6 +105,10 @@ class Preset:
     attack_preset: str
     attacks: tuple[AttackEntry, ...]
     evaluation: EvaluationSpec
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    """What `unmask run` does by default (the AT eps search preset runs data + eps_search)."""
+    eps_search: dict[str, Any] | None = None
+    """eps_search stage: {eps: [1, 2, 4, 6, 8, 16], eval_eps: 8} (0-255 units), per model x class set."""
     source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def fingerprint(self, *parts: Any) -> str:
@@ -224,6 +230,11 @@ def preset_from_dict(raw: dict[str, Any]) -> Preset:
             preset_spec(attack_preset, entry.name, entry.eps)
         except ValueError as err:
             raise PresetError(f"preset: {err}") from err
+    stages = tuple(raw.get("stages", DEFAULT_STAGES))
+    for stage in stages:
+        _choice(stage, STAGES, "stage")
+    if "eps_search" in stages and not raw.get("eps_search"):
+        raise PresetError("preset: the eps_search stage needs an eps_search section, e.g. {eps: [1, 2, 4], eval_eps: 8}")
     return Preset(
         name=name,
         paper=_choice(raw.get("paper", "demo"), PAPERS, "paper"),
@@ -236,6 +247,8 @@ def preset_from_dict(raw: dict[str, Any]) -> Preset:
         attack_preset=attack_preset,
         attacks=attacks,
         evaluation=evaluation,
+        stages=stages,
+        eps_search=raw.get("eps_search"),
         source=raw,
     )
 

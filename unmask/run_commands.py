@@ -7,9 +7,6 @@ from pathlib import Path
 
 import yaml
 
-STAGES = ("data", "k", "m", "evaluate", "report")
-
-
 def _summary(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "run.json").read_text())
     print(f"\nrun folder: {run_dir}")
@@ -27,11 +24,11 @@ def _summary(run_dir: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from unmask.pipeline import run
-    from unmask.presets import load_preset
+    from unmask.presets import STAGES, load_preset
 
     preset = load_preset(args.preset)
-    stages = tuple(s.strip() for s in args.stages.split(",")) if args.stages else STAGES
-    unknown = [s for s in stages if s not in STAGES]
+    stages = tuple(s.strip() for s in args.stages.split(",")) if args.stages else None
+    unknown = [s for s in stages or () if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; valid: {', '.join(STAGES)}")
     _summary(run(preset, stages))
@@ -71,7 +68,8 @@ def _train_k(args: argparse.Namespace) -> int:
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run a preset end to end: data, K, M, attacks, evaluation, report")
     p.add_argument("preset", help="preset YAML, e.g. experiments/demo.yaml")
-    p.add_argument("--stages", help=f"comma-separated subset of {','.join(STAGES)} (default: all)")
+    p.add_argument("--stages", help="comma-separated subset of data,k,m,eps_search,evaluate,report "
+                   "(default: the preset's stages)")
     p.set_defaults(func=_run)
 
     p = subparsers.add_parser("evaluate", help="evaluate a preset whose data, K and M exist, then write the report")

@@ -149,3 +149,14 @@ def test_missing_checkpoint_fails_before_work(full_run, tmp_path):
     with pytest.raises(MissingInputError, match="nowhere.h5"):
         Grid(preset_from_dict(broken)).run()
     assert not (tmp_path / "broken" / "cells").exists()
+
+
+def test_eps_search_stage_writes_its_table(full_run, tmp_path, capsys):
+    root, raw, run_dir = full_run
+    search = tiny_preset(root, tmp_path / "search", stages=["eps_search"], eps_search={"eps": [2, 4], "eval_eps": 8})
+    out = run(preset_from_dict(search))
+    rows = json.loads((out / "eps_search" / "small_cnn" / "CS3a" / "eps_search.json").read_text())
+    assert [r["train_eps"] for r in rows] == [2.0, 4.0]
+    for row in rows:
+        assert row["score"] == pytest.approx((row["val_accuracy"] + row["val_adv_accuracy_eps8"]) / 2)
+    assert "<- best" in capsys.readouterr().out

@@ -83,3 +83,13 @@ def test_shipped_presets_load(path):
     preset = load_preset(path)
     assert preset.name and preset.models and preset.attacks
     assert yaml.safe_load(path.read_text())["name"] == preset.name
+
+
+def test_stages_and_eps_search_section():
+    preset = preset_from_dict(minimal(stages=["data", "eps_search"], eps_search={"eps": [1, 4]}))
+    assert preset.stages == ("data", "eps_search") and preset.eps_search == {"eps": [1, 4]}
+    assert preset_from_dict(minimal()).stages == ("data", "k", "m", "evaluate", "report")
+    with pytest.raises(PresetError, match="eps_search section"):
+        preset_from_dict(minimal(stages=["eps_search"]))
+    with pytest.raises(PresetError, match="stage"):
+        preset_from_dict(minimal(stages=["train"]))
