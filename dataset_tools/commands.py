@@ -46,9 +46,14 @@ def _synth(args: argparse.Namespace) -> int:
 def _pascal_part(args: argparse.Namespace) -> int:
     from dataset_tools.pascal_part import convert
 
-    summary = convert(args.voc_root, args.out, legacy=args.legacy, seed=args.seed,
-                      annotations=args.annotations, workers=args.workers)
-    print(f"PASCAL-Part -> COCO in {summary['out']} ({'legacy' if args.legacy else 'default'} labelling, "
+    print_pascal_part_summary(convert(args.voc_root, args.out, legacy=args.legacy, seed=args.seed,
+                                      annotations=args.annotations, workers=args.workers))
+    return 0
+
+
+def print_pascal_part_summary(summary: dict) -> None:
+    """The conversion summary: splits, annotations per part, dropped raw parts, skipped files."""
+    print(f"PASCAL-Part -> COCO in {summary['out']} ({'legacy' if summary['legacy'] else 'default'} labelling, "
           f"{summary['elapsed_s']:.1f} s)")
     print(f"annotation files: {summary['mat_files']} ({summary['split_rule']})")
     for split, counts in summary["splits"].items():
@@ -58,17 +63,21 @@ def _pascal_part(args: argparse.Namespace) -> int:
     if summary["dropped_raw_parts"]:
         print("raw parts dropped by the rules: " + ", ".join(f"{p} {n}" for p, n in summary["dropped_raw_parts"].items()))
     _print_skipped(summary["skipped"])
-    return 0
 
 
 def _classsets(args: argparse.Namespace) -> int:
     from dataset_tools.voc import build_class_sets
 
-    summary = build_class_sets(args.voc_root, args.out, class_sets=tuple(args.sets), imagenet=args.imagenet,
-                               flickr=args.flickr, imagenet_role=args.imagenet_role, seed=args.seed,
-                               val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                               max_per_class=args.max_per_class, single_object=args.single_object,
-                               dedup_threshold=args.dedup_threshold)
+    print_classsets_summary(build_class_sets(
+        args.voc_root, args.out, class_sets=tuple(args.sets), imagenet=args.imagenet, flickr=args.flickr,
+        imagenet_role=args.imagenet_role, seed=args.seed, val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction, max_per_class=args.max_per_class, single_object=args.single_object,
+        dedup_threshold=args.dedup_threshold))
+    return 0
+
+
+def print_classsets_summary(summary: dict) -> None:
+    """The class-set summary: counts per set, split and class, de-duplication, skipped files."""
     print(f"class-set folders in {summary['out']} (test split from {summary['test_source']}, {summary['elapsed_s']:.1f} s)")
     print("VOC single-class images: " + ", ".join(f"{c} {n}" for c, n in summary["voc_single_class_images"].items()))
     for name, splits in summary["counts"].items():
@@ -81,7 +90,6 @@ def _classsets(args: argparse.Namespace) -> int:
     for entry in summary["dedup_dropped"][:SHOWN_ITEMS]:
         print(f"    {entry['file']} ~ {entry['duplicate_of']} (distance {entry['distance']})")
     _print_skipped(summary["skipped"])
-    return 0
 
 
 def _dedup(args: argparse.Namespace) -> int:
