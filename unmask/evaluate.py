@@ -20,7 +20,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -157,10 +157,6 @@ def _predictor(model: Any) -> Callable[[np.ndarray], np.ndarray]:
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     return lambda x: np.asarray(forward(tf.constant(x))).argmax(axis=1)
-
-
-def _batches(ctx: PairContext, items: list) -> Iterator[tuple[np.ndarray, np.ndarray, list[str]]]:
-    return iter_batches(items, ctx.image_size, ctx.preset.evaluation.batch_size)
 
 
 def _limit(items: list, limit: int | None, seed: int) -> list:
@@ -322,7 +318,7 @@ class Grid:
             return cell
         batch_dir = self.run_dir / "cache" / "adv" / key / fingerprint
         attacked = Records()
-        for index, (x, y, _) in enumerate(_batches(ctx, ctx.test_items)):
+        for index, (x, y, _) in enumerate(iter_batches(ctx.test_items, ctx.image_size, ctx.preset.evaluation.batch_size)):
             batch = self._attacked_batch(ctx, spec, key, batch_dir / f"batch_{index:05d}.npz", index, x, y)
             attacked.add(y, batch["predicted"], batch.get("predicted_at"), batch["parts"])
         cell = _cell(ctx, entry.name, entry.eps, attacked, _detection(ctx, attacked))
