@@ -19,10 +19,14 @@ def _temp_beside(path: Path) -> Path:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and os.replace."""
+    """Write ``data`` to ``path`` through a temporary file, fsync and os.replace: the target is
+    either the old file or the complete new one, and no temporary file is left on error."""
     tmp = _temp_beside(path)
     try:
-        tmp.write_bytes(data)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -7,8 +7,9 @@ their parts. Work is done once and reused everywhere:
   every attack, eps and class set sharing an image shares one K pass;
 - each attacked batch is cached in `cache/adv/<cell>/<fingerprint>/batch_NNNNN.npz` (adversarial
   images, predictions, parts), so an interrupted cell resumes at its next batch;
-- each finished cell is written atomically to `cells/<cell>.json` with the fingerprint of
-  everything it depends on beside it, so a re-run recomputes only the cells whose inputs changed.
+- each finished cell is written atomically to `cells/<cell>.json`, after a stamp holding the
+  fingerprint of everything it depends on and the cell's hash, so a re-run reuses every cell file
+  on disk whose inputs did not change, even one written just before the process was killed.
 Memory stays flat in the number of test images: only per-image labels, predictions and part sets
 are kept, never the images of a whole split.
 """
@@ -30,7 +31,9 @@ from unmask.images import iter_batches, list_image_folder
 from unmask.parts import class_set as lookup_class_set
 from unmask.presets import AttackEntry, ModelSpec, Preset
 from unmask.protect import PartExtractor
-from unmask.results import CELLS_DIR, NO_ATTACK, RESULTS_FILE, CellResult, DetectionResult, cell_key, write_json_atomic
+from unmask.results import (
+    NO_ATTACK, RESULTS_FILE, CellResult, DetectionResult, cell_key, reusable_cell, write_cell, write_json_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -284,25 +287,13 @@ class Grid:
             fingerprint_base=self._fingerprint_base(model_spec, class_set, len(test_items)),
         )
 
-    def _cached_cell(self, key: str, fingerprint: str) -> CellResult | None:
-        cell_path = self.run_dir / CELLS_DIR / f"{key}.json"
-        stamp = self.run_dir / CELLS_DIR / f"{key}.fingerprint"
-        if cell_path.is_file() and stamp.is_file() and stamp.read_text().strip() == fingerprint:
-            return CellResult.from_dict(json.loads(cell_path.read_text()))
-        return None
-
-    def _store_cell(self, cell: CellResult, fingerprint: str) -> None:
-        write_json_atomic(self.run_dir / CELLS_DIR / f"{cell.key}.json", cell.to_dict())
-        stamp = self.run_dir / CELLS_DIR / f"{cell.key}.fingerprint"
-        stamp.write_text(fingerprint)  # written after the cell: a missing stamp only means recompute
-
     def benign_cell(self, ctx: PairContext) -> CellResult:
         key = cell_key(ctx.model_spec.name, ctx.class_set, NO_ATTACK, None)
         fingerprint = self.preset.fingerprint(ctx.fingerprint_base, NO_ATTACK)
-        cell = self._cached_cell(key, fingerprint)
+        cell = reusable_cell(self.run_dir, key, fingerprint)
         if cell is None:
             cell = _cell(ctx, NO_ATTACK, None, ctx.benign, None)
-            self._store_cell(cell, fingerprint)
+            write_cell(self.run_dir, cell, fingerprint)
             self.stats["cells_computed"] += 1
         else:
             self.stats["cells_reused"] += 1
@@ -312,7 +303,7 @@ class Grid:
         spec = preset_spec(self.preset.attack_preset, entry.name, entry.eps)
         key = cell_key(ctx.model_spec.name, ctx.class_set, entry.name, entry.eps)
         fingerprint = self.preset.fingerprint(ctx.fingerprint_base, asdict(spec))
-        cell = self._cached_cell(key, fingerprint)
+        cell = reusable_cell(self.run_dir, key, fingerprint)
         if cell is not None:
             self.stats["cells_reused"] += 1
             return cell
@@ -322,7 +313,7 @@ class Grid:
             batch = self._attacked_batch(ctx, spec, key, batch_dir / f"batch_{index:05d}.npz", index, x, y)
             attacked.add(y, batch["predicted"], batch.get("predicted_at"), batch["parts"])
         cell = _cell(ctx, entry.name, entry.eps, attacked, _detection(ctx, attacked))
-        self._store_cell(cell, fingerprint)
+        write_cell(self.run_dir, cell, fingerprint)
         self.stats["cells_computed"] += 1
         return cell
 

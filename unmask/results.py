@@ -8,15 +8,17 @@ are stored as the strings "inf", "-inf" and "nan" and read back as floats.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import numbers
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from dataset_tools.fileio import write_bytes_atomic
 
 RESULTS_FILE = "results.json"
 CELLS_DIR = "cells"
@@ -270,25 +272,16 @@ def attack_sort_key(attack: str, eps: float | None) -> tuple:
     return (rank, attack, -1.0 if eps is None else float(eps))
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as strict JSON to `path` via a temporary file in the same folder and os.replace.
+def json_text(obj: Any) -> str:
+    """`obj` as strict JSON text (indent 1, trailing newline); raises on NaN or unserializable values."""
+    return json.dumps(obj, indent=1, allow_nan=False) + "\n"
 
-    The target is either the old file or the complete new one, never a partial file, even when the
-    serialization or the process fails mid-way (the temporary file is removed on error).
-    """
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write `obj` as strict JSON to `path` atomically: the target is either the old file or the
+    complete new one, never a partial file, even when the serialization fails mid-way."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(obj, handle, indent=1, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, json_text(obj).encode("utf-8"))
     return path
 
 
@@ -299,9 +292,41 @@ def _read_json(path: Path) -> Any:
         raise ResultsError(f"{path}: not valid JSON ({err})") from err
 
 
-def write_cell(run_dir: str | os.PathLike, cell: CellResult) -> Path:
-    """Write one finished cell atomically to `run_dir/cells/<cell_key>.json`."""
-    return write_json_atomic(Path(run_dir) / CELLS_DIR / f"{cell.key}.json", cell.to_dict())
+def _stamp_path(run_dir: Path, key: str) -> Path:
+    return run_dir / CELLS_DIR / f"{key}.fingerprint"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_cell(run_dir: str | os.PathLike, cell: CellResult, fingerprint: str = "") -> Path:
+    """Write one finished cell to `run_dir/cells/<cell_key>.json`, after its stamp.
+
+    The stamp `<cell_key>.fingerprint` holds `fingerprint` (what the cell was computed from) and the
+    SHA-256 of the cell file it announces. It is written first, so a cell file whose hash matches
+    its stamp is complete and current even if the process died right after writing it, and a cell
+    left from older inputs never matches a newer stamp."""
+    run_dir = Path(run_dir)
+    data = json_text(cell.to_dict()).encode("utf-8")
+    write_json_atomic(_stamp_path(run_dir, cell.key), {"fingerprint": fingerprint, "sha256": _sha256(data)})
+    path = run_dir / CELLS_DIR / f"{cell.key}.json"
+    write_bytes_atomic(path, data)
+    return path
+
+
+def reusable_cell(run_dir: str | os.PathLike, key: str, fingerprint: str) -> CellResult | None:
+    """The stored cell `key` when its stamp names `fingerprint` and the cell file's hash; else None."""
+    run_dir = Path(run_dir)
+    path = run_dir / CELLS_DIR / f"{key}.json"
+    try:
+        stamp = json.loads(_stamp_path(run_dir, key).read_text("utf-8"))
+        data = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or stamp.get("fingerprint") != fingerprint or stamp.get("sha256") != _sha256(data):
+        return None
+    return CellResult.from_dict(json.loads(data), str(path))
 
 
 def write_results(run_dir: str | os.PathLike, cells: Iterable[CellResult], preset: str, paper: str) -> Path:

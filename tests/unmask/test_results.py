@@ -119,6 +119,28 @@ def test_atomic_write_never_leaves_a_partial_file(tmp_path, bad):
     assert not fresh.exists() and [p.name for p in target.parent.iterdir()] == ["x.json"]
 
 
+def test_cell_is_reused_only_when_its_stamp_matches(tmp_path):
+    cell = make_cell()
+    assert results.reusable_cell(tmp_path, cell.key, "fp1") is None  # nothing stored yet
+    path = results.write_cell(tmp_path, cell, "fp1")
+    assert results.reusable_cell(tmp_path, cell.key, "fp1") == cell
+    assert results.reusable_cell(tmp_path, cell.key, "fp2") is None  # inputs changed
+    # killed between the stamp and the cell: a new stamp beside the old cell file is never trusted
+    newer = make_cell(acc_none=0.2)
+    stamp = tmp_path / "cells" / f"{cell.key}.fingerprint"
+    old_stamp = stamp.read_text()
+    results.write_cell(tmp_path, newer, "fp2")
+    fresh_cell = path.read_bytes()
+    path.write_bytes(results.json_text(cell.to_dict()).encode())
+    assert results.reusable_cell(tmp_path, cell.key, "fp2") is None
+    path.write_bytes(fresh_cell)
+    assert results.reusable_cell(tmp_path, cell.key, "fp2") == newer
+    stamp.write_text(old_stamp)  # an edited or foreign cell file does not match its stamp's hash
+    assert results.reusable_cell(tmp_path, cell.key, "fp1") is None
+    stamp.write_text("not json")
+    assert results.reusable_cell(tmp_path, cell.key, "fp2") is None
+
+
 def test_load_results_from_cells_then_results_json(tmp_path):
     cells = [make_cell(), make_cell(attack="none", eps=None, detection=None),
              make_cell(model="vgg16", attack="fgsm", eps=16)]
