@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import layers
 
-ARCHS = ("vgg16", "resnet50", "resnet101", "densenet121", "small_cnn")
+from unmask.presets import MODEL_ARCHS as ARCHS
 
 # keras.applications constructor, notop ImageNet weights path under _WEIGHTS_URL, preprocessing mode.
 _APPLICATIONS = {

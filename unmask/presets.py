@@ -16,9 +16,10 @@ import yaml
 
 from unmask.attack_specs import ATTACK_NAMES, PRESETS as ATTACK_PRESETS, preset_spec
 from unmask.parts import canonical_class_set_name
+from unmask.results import MODEL_NAMES
 
-MODEL_ARCHS: tuple[str, ...] = ("vgg16", "resnet50", "resnet101", "densenet121", "small_cnn")
-"""unmask.classifiers.ARCHS (not imported: it pulls in Keras; a test checks they agree)."""
+MODEL_ARCHS: tuple[str, ...] = tuple(MODEL_NAMES)
+"""The architectures unmask.classifiers builds, in the papers' row order (a test checks the builders)."""
 PAPERS: tuple[str, ...] = ("kdd2019", "bigdata2020", "demo")
 STAGES: tuple[str, ...] = ("data", "k", "m", "eps_search", "evaluate", "report")
 DEFAULT_STAGES: tuple[str, ...] = ("data", "k", "m", "evaluate", "report")
