@@ -329,7 +329,7 @@ class Grid:
         from unmask.attacks import attack
 
         seed = (self.preset.seed * 1_000_003 + zlib.crc32(key.encode()) + index) % 2**31
-        result = attack(ctx.model, x, y, spec, batch_size=len(x), seed=seed)
+        result = attack(ctx.model, x, y, spec, batch_size=len(x), seed=seed, predict_clean=False)
         parts = self.extractor.extract(result.images_adv)
         out = {"predicted": np.asarray(result.predictions_adv), "parts": parts}
         arrays = {
@@ -340,7 +340,9 @@ class Grid:
             "parts": np.array([json.dumps(sorted(p)) for p in parts]),
         }
         if ctx.model_at is not None:
-            out["predicted_at"] = arrays["predicted_at"] = np.asarray(attack(ctx.model_at, x, y, spec, batch_size=len(x), seed=seed).predictions_adv)
+            out["predicted_at"] = arrays["predicted_at"] = np.asarray(
+                attack(ctx.model_at, x, y, spec, batch_size=len(x), seed=seed, predict_clean=False).predictions_adv
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **arrays)

@@ -73,6 +73,11 @@ def test_same_seed_same_images_other_seed_differs(model_and_data):
     other = attack(model, x[:8], y[:8], spec, batch_size=4, seed=12)
     np.testing.assert_array_equal(first.images_adv, again.images_adv)
     assert not np.array_equal(first.images_adv, other.images_adv)
+    # skipping the clean forward pass changes nothing else
+    lean = attack(model, x[:8], y[:8], spec, batch_size=4, seed=11, predict_clean=False)
+    assert lean.predictions_clean is None
+    np.testing.assert_array_equal(lean.images_adv, first.images_adv)
+    np.testing.assert_array_equal(lean.predictions_adv, first.predictions_adv)
 
 
 def test_pgd_linf_eps8_breaks_the_trained_model(model_and_data):
