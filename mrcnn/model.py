@@ -96,9 +96,14 @@ def box_refinement_graph(box: tf.Tensor, gt_box: tf.Tensor) -> tf.Tensor:
     return tf.stack([dy, dx, tf.math.log(gt_height / height), tf.math.log(gt_width / width)], axis=1)
 
 
+def non_padding_rows(boxes: tf.Tensor) -> tf.Tensor:
+    """Bool mask over the last-but-one axis of `boxes` [..., 4]: True where a box is not all-zero padding."""
+    return tf.reduce_any(tf.not_equal(boxes, 0.0), axis=-1)
+
+
 def trim_zeros_graph(boxes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Drop all-zero padding rows; returns (boxes, bool mask of kept rows)."""
-    non_zeros = tf.cast(tf.reduce_sum(tf.abs(boxes), axis=1), tf.bool)
+    non_zeros = non_padding_rows(boxes)
     return tf.boolean_mask(boxes, non_zeros), non_zeros
 
 
@@ -196,13 +201,21 @@ class TimeDistributed(KL.Layer):
         return result
 
 
-class GraphLambda(KL.Layer):
+class GraphLayer(KL.Layer):
+    """A layer of dynamic-shape TensorFlow ops (NMS, boolean masks, map_fn) that XLA cannot compile:
+    it opts the model out of jit_compile."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_jit = False
+
+
+class GraphLambda(GraphLayer):
     """A named, weightless layer running a TensorFlow function (Matterport's KL.Lambda uses)."""
 
     def __init__(self, function: Callable, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.function = function
-        self.supports_jit = False
 
     def call(self, inputs):
         return self.function(inputs)
@@ -325,7 +338,7 @@ class AnchorsLayer(KL.Layer):
         return tf.broadcast_to(anchors[None], tf.concat([tf.shape(image)[:1], tf.shape(anchors)], 0))
 
 
-class ProposalLayer(KL.Layer):
+class ProposalLayer(GraphLayer):
     """RPN outputs -> proposals [B, proposal_count, (y1, x1, y2, x2)] normalized, zero padded.
 
     Top PRE_NMS_LIMIT anchors by foreground score, deltas x RPN_BBOX_STD_DEV, clip to [0, 1], NMS.
@@ -336,7 +349,6 @@ class ProposalLayer(KL.Layer):
         self.config = config
         self.proposal_count = int(proposal_count)
         self.nms_threshold = float(nms_threshold)
-        self.supports_jit = False
 
     def call(self, inputs):
         scores = inputs[0][:, :, 1]
@@ -360,7 +372,7 @@ class ProposalLayer(KL.Layer):
                          fn_output_signature=tf.TensorSpec([self.proposal_count, 4], tf.float32))
 
 
-class PyramidROIAlign(KL.Layer):
+class PyramidROIAlign(GraphLayer):
     """ROIAlign on the pyramid: inputs [boxes [B, N, 4] normalized, image_meta, P2, P3, P4, P5].
 
     Each box goes to level clip(4 + round(log2(sqrt(h*w) / (224 / sqrt(image_area)))), 2, 5) and is
@@ -370,7 +382,6 @@ class PyramidROIAlign(KL.Layer):
     def __init__(self, pool_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pool_shape = tuple(pool_shape)
-        self.supports_jit = False
 
     def call(self, inputs):
         boxes, image_meta, feature_maps = inputs[0], inputs[1], inputs[2:]
@@ -470,13 +481,12 @@ def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, config:
     return rois, roi_gt_class_ids, deltas, masks
 
 
-class DetectionTargetLayer(KL.Layer):
+class DetectionTargetLayer(GraphLayer):
     """[proposals, gt_class_ids, gt_boxes (normalized), gt_masks] -> per-ROI head targets."""
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config = config
-        self.supports_jit = False
 
     def call(self, inputs):
         proposals, gt_class_ids, gt_boxes, gt_masks = inputs
@@ -520,13 +530,12 @@ def refine_detections_graph(rois, probs, deltas, window, config: Config) -> tf.T
     return tf.pad(detections, [(0, gap), (0, 0)])
 
 
-class DetectionLayer(KL.Layer):
+class DetectionLayer(GraphLayer):
     """[rois, mrcnn_class, mrcnn_bbox, image_meta] -> detections [B, MAX, 6], normalized boxes."""
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config = config
-        self.supports_jit = False
 
     def call(self, inputs):
         rois, mrcnn_class, mrcnn_bbox, image_meta = inputs
@@ -560,28 +569,20 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size: int, num_cla
     return mrcnn_class_logits, mrcnn_probs, mrcnn_bbox
 
 
-class CompactRows(KL.Layer):
+class CompactRows(GraphLayer):
     """[x [B, N, ...], boxes [B, N, 4]] -> the rows of non-padding (non-zero) boxes as [1, K, ...]."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.supports_jit = False
 
     def call(self, inputs):
         x, boxes = inputs
-        return tf.boolean_mask(x, tf.reduce_any(tf.not_equal(boxes, 0.0), axis=-1))[None]
+        return tf.boolean_mask(x, non_padding_rows(boxes))[None]
 
 
-class ExpandRows(KL.Layer):
+class ExpandRows(GraphLayer):
     """Inverse of CompactRows: [y [1, K, ...], boxes [B, N, 4]] -> [B, N, ...], zeros at padding."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.supports_jit = False
 
     def call(self, inputs):
         y, boxes = inputs
-        indices = tf.where(tf.reduce_any(tf.not_equal(boxes, 0.0), axis=-1))
+        indices = tf.where(non_padding_rows(boxes))
         shape = tf.concat([tf.shape(boxes, out_type=tf.int64)[:2], tf.shape(y, out_type=tf.int64)[2:]], 0)
         out = tf.scatter_nd(indices, y[0], shape)
         out.set_shape(boxes.shape[:2] + tuple(y.shape[2:]))
