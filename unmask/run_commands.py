@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+
 def _summary(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "run.json").read_text())
     print(f"\nrun folder: {run_dir}")
@@ -51,7 +52,9 @@ def _train_k(args: argparse.Namespace) -> int:
             schedule.append({"layers": layers, "epochs": int(epochs), "lr_factor": float(factor[0]) if factor else 1.0})
     overrides = {}
     for item in args.set or []:
-        key, _, value = item.partition("=")
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key] = yaml.safe_load(value)
     path = train_part_extractor(
         Path(args.coco),

@@ -23,3 +23,11 @@ def test_unknown_class_exits_nonzero_with_one_line(capsys):
     assert main(["classsets", "--classes", "dog,dgo"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "dgo" in err[0] and "aeroplane" in err[0]
+
+
+def test_train_k_set_without_value_exits_before_work(capsys, tmp_path):
+    out = tmp_path / "k.h5"
+    assert main(["train-k", "--coco", str(tmp_path), "--out", str(out), "--set", "LEARNING_RATE"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "KEY=VALUE" in err[0] and "LEARNING_RATE" in err[0]
+    assert not out.exists()
