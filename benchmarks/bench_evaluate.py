@@ -19,7 +19,7 @@ from pathlib import Path
 
 def measure(preset_path: str, cap: int, out: Path) -> dict:
     """One evaluate run with at most `cap` test images per class set (runs in the child process)."""
-    from unmask.evaluate import Grid, model_checkpoint
+    from unmask.evaluation import Grid, model_checkpoint
     from unmask.presets import load_preset
 
     preset = load_preset(preset_path)

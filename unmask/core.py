@@ -6,6 +6,7 @@ order of the `classes` tuple the caller passes (for a class set: model M's outpu
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import AbstractSet, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
@@ -59,57 +60,54 @@ def _predicted_indices(predicted: Sequence[int] | np.ndarray, n_images: int, n_c
     return predicted
 
 
-def distances(
-    part_sets: Sequence[Iterable[str]],
-    predicted: Sequence[int] | np.ndarray,
-    classes: Sequence[str],
-    features: Mapping[str, AbstractSet[str]] = CLASS_FEATURES,
-) -> np.ndarray:
-    """Detection scores 1 - J(found_i, V[classes[predicted_i]]), float32 [N]; higher = more suspicious."""
-    similarity = similarity_matrix(multi_hot(part_sets), class_feature_matrix(classes, features))
-    predicted = _predicted_indices(predicted, len(part_sets), len(classes))
-    return 1.0 - similarity[np.arange(len(predicted)), predicted]
-
-
 def is_adversarial(scores: np.ndarray, threshold: float) -> np.ndarray:
     """Algorithm 1's detector: adversarial iff distance >= t."""
     return np.asarray(scores) >= threshold
 
 
-def rectify(
-    part_sets: Sequence[Iterable[str]],
-    classes: Sequence[str],
-    features: Mapping[str, AbstractSet[str]] = CLASS_FEATURES,
-) -> np.ndarray:
-    """Index of the best-matching class per image; the first class wins ties; NO_CLASS when all J = 0."""
-    similarity = similarity_matrix(multi_hot(part_sets), class_feature_matrix(classes, features))
-    if similarity.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    best = similarity.argmax(axis=1)
-    return np.where(similarity.max(axis=1) > 0, best, NO_CLASS).astype(np.int64)
+@dataclass(frozen=True)
+class Assessment:
+    """UnMask's verdict on a batch of images, every field [N] (class indices refer to `classes`).
+
+    scores: 1 - J(found parts, V[predicted]); higher = more suspicious.
+    flagged: scores >= threshold (Algorithm 1's detector).
+    rectified: the best-matching class (first class on ties; NO_CLASS when no class shares a part).
+    answers: the defended answer per mode: `always_rectify` answers `rectified` for every image (how
+    the original code scored its defense); `threshold` keeps M's answer when not flagged.
+    """
+
+    predicted: np.ndarray
+    scores: np.ndarray
+    flagged: np.ndarray
+    rectified: np.ndarray
+    answers: Mapping[str, np.ndarray]
 
 
-def defend(
+def assess(
     part_sets: Sequence[Iterable[str]],
     predicted: Sequence[int] | np.ndarray,
     classes: Sequence[str],
     threshold: float,
-    mode: DefenseMode,
     features: Mapping[str, AbstractSet[str]] = CLASS_FEATURES,
-) -> np.ndarray:
-    """The defended answers (class indices, NO_CLASS possible).
+) -> Assessment:
+    """The one UnMask decision: `protect.UnMask`, the evaluator and K's scoring all call this."""
+    similarity = similarity_matrix(multi_hot(part_sets), class_feature_matrix(classes, features))
+    predicted = _predicted_indices(predicted, len(part_sets), len(classes))
+    scores = 1.0 - similarity[np.arange(len(predicted)), predicted]
+    if similarity.shape[0]:
+        rectified = np.where(similarity.max(axis=1) > 0, similarity.argmax(axis=1), NO_CLASS).astype(np.int64)
+    else:
+        rectified = np.zeros(0, dtype=np.int64)
+    flagged = is_adversarial(scores, threshold)
+    answers = {"always_rectify": rectified, "threshold": np.where(flagged, rectified, predicted)}
+    return Assessment(predicted, scores, flagged, rectified, answers)
 
-    `always_rectify` answers the best-matching class for every image (how the original code scored
-    its defense); `threshold` keeps M's answer when the image looks benign (Algorithm 1).
-    """
+
+def check_mode(mode: str) -> str:
+    """`mode` if it is one of DEFENSE_MODES, else a ValueError naming them."""
     if mode not in DEFENSE_MODES:
         raise ValueError(f"unknown defense mode {mode!r}; valid modes: {', '.join(DEFENSE_MODES)}")
-    rectified = rectify(part_sets, classes, features)
-    if mode == "always_rectify":
-        return rectified
-    predicted = _predicted_indices(predicted, len(part_sets), len(classes))
-    flagged = is_adversarial(distances(part_sets, predicted, classes, features), threshold)
-    return np.where(flagged, rectified, predicted)
+    return mode
 
 
 def threshold_for_fpr(benign_scores: np.ndarray, target_fpr: float) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from unmask.parts import PARTS
-from unmask.protect import check_images
+from unmask.images import check_images
 
 
 class MaskRCNNExtractor:

@@ -57,6 +57,25 @@ def _resize_center_crop(img: Image.Image, size: int) -> Image.Image:
     return img.crop((left, top, left + size, top + size))
 
 
+def check_images(images: np.ndarray) -> np.ndarray:
+    """The one image check of every public entry point: float32 [N,H,W,3], finite, in [0, 1].
+
+    Raises a ValueError that says what is wrong (NaN pixels would otherwise give M a valid-looking
+    argmax of class 0 and UnMask valid-looking verdicts)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must have shape [N, H, W, 3], got {images.shape}")
+    if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
+        raise ValueError(f"images must be float RGB in [0, 1], got dtype {images.dtype}")
+    images = images.astype(np.float32, copy=False)
+    if images.size:
+        if not np.all(np.isfinite(images)):
+            raise ValueError(f"images must be finite; {int(np.sum(~np.isfinite(images)))} values are NaN or infinite")
+        if images.min() < 0.0 or images.max() > 1.0:
+            raise ValueError(f"images must lie in [0, 1], got values in [{images.min()}, {images.max()}]")
+    return images
+
+
 def load_image(path: str | Path, size: int) -> np.ndarray:
     """Load one image as float32 RGB [size, size, 3] in [0, 1]; raises ImageLoadError on bad files."""
     if size < 1:

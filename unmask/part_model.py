@@ -130,11 +130,10 @@ def score_part_extractor(extractor, items: Sequence[tuple[Path, int]], classes: 
         labels += y.tolist()
     if not labels:
         raise ValueError("no readable images to score K on")
-    distance = core.distances(found, labels, classes)
-    rectified = core.rectify(found, classes)
+    verdict = core.assess(found, labels, classes, threshold=1.0)
     return {
         "images": len(labels),
-        "mean_jaccard": round(float(1.0 - distance.mean()), 4),
-        "rectify_accuracy": round(float((rectified == labels).mean()), 4),
+        "mean_jaccard": round(float(1.0 - verdict.scores.mean()), 4),
+        "rectify_accuracy": round(float((verdict.rectified == labels).mean()), 4),
         "mean_parts": round(float(sum(len(f) for f in found) / len(found)), 4),
     }

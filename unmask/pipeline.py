@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from unmask.evaluate import Grid, model_checkpoint
+from unmask.evaluation import Grid, model_checkpoint
 from unmask.presets import Preset
 from unmask.results import write_json_atomic
 

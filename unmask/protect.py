@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 import numpy as np
 
 from unmask import core
+from unmask.images import check_images
 from unmask.parts import check_classes, class_set as lookup_class_set
 
 
@@ -37,17 +38,6 @@ class Verdict:
     """The defended answer under the defense mode; None when no class shares a part with the image."""
 
 
-def check_images(images: np.ndarray) -> np.ndarray:
-    """float32 [N,H,W,3] in [0,1], or a ValueError that says what is wrong."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images must have shape [N, H, W, 3], got {images.shape}")
-    images = images.astype(np.float32, copy=False)
-    if images.size and (images.min() < 0.0 or images.max() > 1.0):
-        raise ValueError(f"images must lie in [0, 1], got values in [{images.min()}, {images.max()}]")
-    return images
-
-
 def _resolve_classes(classes: str | Iterable[str]) -> tuple[str, ...]:
     return lookup_class_set(classes) if isinstance(classes, str) else check_classes(classes)
 
@@ -64,13 +54,11 @@ class UnMask:
         mode: core.DefenseMode = "threshold",
         batch_size: int = 32,
     ):
-        if mode not in core.DEFENSE_MODES:
-            raise ValueError(f"unknown defense mode {mode!r}; valid modes: {', '.join(core.DEFENSE_MODES)}")
         self.classifier = classifier
         self.extractor = extractor
         self.classes = _resolve_classes(class_set)
         self.threshold = float(threshold)
-        self.mode = mode
+        self.mode = core.check_mode(mode)
         self.batch_size = int(batch_size)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
@@ -96,8 +84,7 @@ class UnMask:
 
     def calibrate(self, benign_images: np.ndarray, target_fpr: float = 0.1) -> float:
         """Set the threshold so that at most `target_fpr` of these benign images are flagged."""
-        predicted = self.predict(benign_images)
-        scores = core.distances(self.extract(benign_images), predicted, self.classes)
+        scores = self.assess(benign_images)[1].scores
         self.threshold = core.threshold_for_fpr(scores, target_fpr)
         return self.threshold
 
@@ -105,14 +92,16 @@ class UnMask:
         """Algorithm 1: flag by threshold; `corrected` keeps M's answer for benign-looking images."""
         return self.defend(images, mode="threshold")
 
-    def defend(self, images: np.ndarray, mode: core.DefenseMode | None = None) -> list[Verdict]:
-        """Verdicts with the defended answer under `mode` (default: the instance's mode)."""
-        mode = mode or self.mode
+    def assess(self, images: np.ndarray) -> tuple[list[frozenset[str]], core.Assessment]:
+        """K's part sets and UnMask's assessment of M's answers (the evaluator's decision, `core.assess`)."""
         predicted = self.predict(images)
         part_sets = self.extract(images)
-        scores = core.distances(part_sets, predicted, self.classes)
-        flagged = core.is_adversarial(scores, self.threshold)
-        answers = core.defend(part_sets, predicted, self.classes, self.threshold, mode)
+        return part_sets, core.assess(part_sets, predicted, self.classes, self.threshold)
+
+    def defend(self, images: np.ndarray, mode: core.DefenseMode | None = None) -> list[Verdict]:
+        """Verdicts with the defended answer under `mode` (default: the instance's mode)."""
+        mode = core.check_mode(mode or self.mode)
+        part_sets, verdict = self.assess(images)
         return [
             Verdict(
                 predicted=self.classes[p],
@@ -121,5 +110,5 @@ class UnMask:
                 is_adversarial=bool(f),
                 corrected=self.classes[a] if a != core.NO_CLASS else None,
             )
-            for p, parts, d, f, a in zip(predicted, part_sets, scores, flagged, answers)
+            for p, parts, d, f, a in zip(verdict.predicted, part_sets, verdict.scores, verdict.flagged, verdict.answers[mode])
         ]

@@ -36,20 +36,20 @@ def test_similarity_matrix_matches_reference_on_random_sets():
     for i, f in enumerate(found):
         for j, cls in enumerate(classes):
             assert sims[i, j] == pytest.approx(reference_jaccard(f, CLASS_FEATURES[cls]), abs=1e-6)
-    assert np.array_equal(core.rectify(found, classes), [reference_rectify(f, classes) for f in found])
+    assert np.array_equal(rectify(found, classes), [reference_rectify(f, classes) for f in found])
 
 
 def test_bicycle_attacked_into_bird():
     """The papers' running example: K sees bicycle parts, M says bird."""
     classes = ("bicycle", "bird")
     found = [{"wheel", "saddle"}]
-    d = core.distances(found, [1], classes)
+    d = distances(found, [1], classes)
     assert d[0] == pytest.approx(1.0)  # no bird part at all
     assert core.is_adversarial(d, 0.5)[0]
-    assert core.rectify(found, classes)[0] == 0  # corrected to bicycle
+    assert rectify(found, classes)[0] == 0  # corrected to bicycle
     # A real bird with most of its parts found looks benign.
     bird = [{"beak", "head", "wing", "tail", "torso", "eye", "leg"}]
-    d_bird = core.distances(bird, [1], classes)
+    d_bird = distances(bird, [1], classes)
     assert d_bird[0] == pytest.approx(1 - 7 / 9)
     assert not core.is_adversarial(d_bird, 0.5)[0]
 
@@ -60,17 +60,25 @@ def test_detection_is_inclusive_at_threshold():
 
 def test_first_class_wins_ties():
     # car and bus share all 11 parts: a wheel alone matches both equally; the first listed wins.
-    assert core.rectify([{"wheel"}], ("car", "bus"))[0] == 0
-    assert core.rectify([{"wheel"}], ("bus", "car"))[0] == 0
+    assert rectify([{"wheel"}], ("car", "bus"))[0] == 0
+    assert rectify([{"wheel"}], ("bus", "car"))[0] == 0
     # cow and sheep expect the same nine parts; order decides.
-    assert core.rectify([{"horn", "eye"}], ("cow", "sheep"))[0] == 0
-    assert core.rectify([{"horn", "eye"}], ("sheep", "cow"))[0] == 0
+    assert rectify([{"horn", "eye"}], ("cow", "sheep"))[0] == 0
+    assert rectify([{"horn", "eye"}], ("sheep", "cow"))[0] == 0
     # A strictly better match later in the list still wins: cat (9 parts) beats dog (10) on cat parts.
-    assert core.rectify([{"ear", "eye"}], ("dog", "cat"))[0] == 1
+    assert rectify([{"ear", "eye"}], ("dog", "cat"))[0] == 1
 
 
 def test_no_matching_class_gives_no_class():
-    assert core.rectify([set(), {"screen"}], class_set("CS3a")).tolist() == [core.NO_CLASS, core.NO_CLASS]
+    assert rectify([set(), {"screen"}], class_set("CS3a")).tolist() == [core.NO_CLASS, core.NO_CLASS]
+
+
+def distances(found, predicted, classes):
+    return core.assess(found, predicted, classes, threshold=1.0).scores
+
+
+def rectify(found, classes):
+    return core.assess(found, [0] * len(found), classes, threshold=1.0).rectified
 
 
 def test_both_defense_modes():
@@ -83,33 +91,35 @@ def test_both_defense_modes():
     ]
     predicted = [1, 1, 1, 0]
     t = 0.8
-    d = core.distances(found, predicted, classes)
+    d = distances(found, predicted, classes)
     assert d[1] == pytest.approx(1 - 5 / 13)
     assert d[2] == pytest.approx(1 - 1 / 13)
     assert core.is_adversarial(d, t).tolist() == [True, False, True, True]
-    always = core.defend(found, predicted, classes, t, "always_rectify")
-    assert always.tolist() == [0, 1, 2, core.NO_CLASS]
-    thresh = core.defend(found, predicted, classes, t, "threshold")
-    assert thresh.tolist() == [0, 1, 2, core.NO_CLASS]
+    verdict = core.assess(found, predicted, classes, t)
+    assert verdict.flagged.tolist() == [True, False, True, True]
+    assert verdict.answers["always_rectify"].tolist() == [0, 1, 2, core.NO_CLASS]
+    assert verdict.answers["threshold"].tolist() == [0, 1, 2, core.NO_CLASS]
     # With a high threshold nothing is flagged: threshold mode keeps M, always-rectify does not.
-    assert core.defend(found, predicted, classes, 1.1, "threshold").tolist() == predicted
-    assert core.defend(found, predicted, classes, 1.1, "always_rectify").tolist() == [0, 1, 2, core.NO_CLASS]
-    with pytest.raises(ValueError):
-        core.defend(found, predicted, classes, t, "sometimes")
+    lenient = core.assess(found, predicted, classes, 1.1)
+    assert lenient.answers["threshold"].tolist() == predicted
+    assert lenient.answers["always_rectify"].tolist() == [0, 1, 2, core.NO_CLASS]
+    assert set(lenient.answers) == set(core.DEFENSE_MODES)
+    with pytest.raises(ValueError, match="sometimes"):
+        core.check_mode("sometimes")
 
 
 def test_bad_inputs_are_rejected():
     with pytest.raises(ValueError):
-        core.distances([{"wheel"}], [3], ("car", "person", "train"))
+        distances([{"wheel"}], [3], ("car", "person", "train"))
     with pytest.raises(ValueError):
-        core.distances([{"wheel"}, {"head"}], [0], ("car", "person"))
+        distances([{"wheel"}, {"head"}], [0], ("car", "person"))
     with pytest.raises(ValueError, match="propeller"):
         core.multi_hot([{"propeller"}])
 
 
 def test_empty_batch():
-    assert core.rectify([], ("car",)).shape == (0,)
-    assert core.distances([], [], ("car",)).shape == (0,)
+    assert rectify([], ("car",)).shape == (0,)
+    assert distances([], [], ("car",)).shape == (0,)
 
 
 def test_threshold_for_fpr():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from unmask.evaluate import Grid, MissingInputError
+from unmask.evaluation import Grid, MissingInputError
 from unmask.pipeline import run
 from unmask.presets import preset_from_dict
 from unmask.results import load_results

@@ -1,0 +1,187 @@
+"""Every named thing of UnMask-TF, declared once: attacks, architectures, defenses, papers, class-set order.
+
+A leaf module: no TensorFlow, no other project import, so the command line, preset validation and the
+report read names, options and display names from here without loading a model. Code that runs
+something (an attack runner, a model builder, a defense) is named by a ``"module:attribute"`` path
+and imported only when used (``load``).
+
+Adding an attack, architecture or defense is one entry here plus the code it names; a plug-in
+outside the package registers its own entry at run time with ``register``.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, TypeVar
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class AttackInfo:
+    """An untargeted evasion attack on M.
+
+    ``options`` are the spec fields the attack takes besides eps; ``defaults`` fill the unset ones
+    (a ``step_size`` default is relative to eps, as Foolbox 3 states its defaults). ``eps_required``
+    False means eps may be None: the attack searches a minimal perturbation (DeepFool, C&W).
+    """
+
+    name: str
+    display: str
+    norm: float
+    runner: str
+    options: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    eps_required: bool = True
+    library: str = ""
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    """A model-M architecture: the builder of its base, its input preprocessing, its ImageNet weights."""
+
+    name: str
+    display: str
+    builder: str
+    """``module:attribute`` of the keras.applications constructor, or of our own base builder."""
+    preprocessing: str
+    """``caffe`` (x*255, RGB->BGR, minus the ImageNet BGR mean), ``torch`` ((x - mean)/std) or ``symmetric`` (2x - 1)."""
+    weights_file: str | None
+    """The notop ImageNet weights under Keras' download site (None: no pretrained weights exist)."""
+
+
+@dataclass(frozen=True)
+class DefenseInfo:
+    """A defense the evaluator scores: its factory (``module:attribute``, or the class itself for a
+    plug-in), its column names, and the published metric its accuracy compares with (None: none).
+    ``main_table`` False keeps a variant (UnMask's threshold mode) out of the papers' accuracy tables;
+    it has its own table."""
+
+    name: str
+    display: str
+    short: str
+    factory: str | Callable[..., Any]
+    paper_metric: str | None = None
+    main_table: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PaperInfo:
+    """A paper a preset can follow; ``published`` False for our own presets (the demo)."""
+
+    name: str
+    title: str
+    published: bool = True
+
+
+ATTACKS: dict[str, AttackInfo] = {}
+ARCHS: dict[str, ArchInfo] = {}
+DEFENSES: dict[str, DefenseInfo] = {}
+PAPERS: dict[str, PaperInfo] = {}
+
+_TABLES: dict[type, dict[str, Any]] = {AttackInfo: ATTACKS, ArchInfo: ARCHS, DefenseInfo: DEFENSES, PaperInfo: PAPERS}
+T = TypeVar("T", AttackInfo, ArchInfo, DefenseInfo, PaperInfo)
+
+
+def register(entry: T, replace: bool = False) -> T:
+    """Add an entry to its table; a second entry of the same name is an error unless ``replace``."""
+    table = _TABLES[type(entry)]
+    if entry.name in table and not replace:
+        raise ValueError(f"{type(entry).__name__} {entry.name!r} is already registered")
+    table[entry.name] = entry
+    return entry
+
+
+def unregister(entry: T) -> None:
+    """Remove a plug-in entry (tests use it to leave the registry as they found it)."""
+    _TABLES[type(entry)].pop(entry.name, None)
+
+
+def lookup(table: Mapping[str, T], name: str, kind: str) -> T:
+    """The entry ``name`` of ``table``; a ValueError naming the valid names otherwise."""
+    if name not in table:
+        raise ValueError(f"unknown {kind} {name!r}; valid: {', '.join(table)}")
+    return table[name]
+
+
+def load(path: str | Callable[..., Any]) -> Any:
+    """The object a ``module:attribute`` path names (a callable is returned as is)."""
+    if callable(path):
+        return path
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+# Attacks, in the papers' column order (KDD: DF, FGSM, PGD; BigData: PGD-Linf, PGD-L2, MIA-Linf,
+# MIA-L2). Defaults are the libraries': Foolbox LinfPGD (40 steps, eps/30, random start), L2PGD (50,
+# 0.025 eps, random start), CleverHans MIM (10, 0.2 eps, decay 1.0), Foolbox L2DeepFool (50 steps).
+for _entry in (
+    AttackInfo("deepfool_l2", "DF", 2, "unmask.attacks:run_deepfool", ("steps",), {"steps": 50},
+               eps_required=False, library="Foolbox 3 L2DeepFoolAttack"),
+    AttackInfo("fgsm", "FGSM", INF, "unmask.attacks:run_fgsm", library="CleverHans 4 fast_gradient_method"),
+    AttackInfo("pgd_linf", "PGD-Linf", INF, "unmask.attacks:run_pgd", ("steps", "step_size", "random_start"),
+               {"steps": 40, "step_size": 1 / 30, "random_start": True},
+               library="CleverHans 4 projected_gradient_descent"),
+    AttackInfo("pgd_l2", "PGD-L2", 2, "unmask.attacks:run_pgd", ("steps", "step_size", "random_start"),
+               {"steps": 50, "step_size": 0.025, "random_start": True},
+               library="CleverHans 4 projected_gradient_descent"),
+    AttackInfo("mim_linf", "MIA-Linf", INF, "unmask.attacks:run_mim", ("steps", "step_size", "decay"),
+               {"steps": 10, "step_size": 0.2, "decay": 1.0}, library="CleverHans 4 momentum_iterative_method"),
+    AttackInfo("mim_l2", "MIA-L2", 2, "unmask.attacks:run_mim", ("steps", "step_size", "decay"),
+               {"steps": 10, "step_size": 0.2, "decay": 1.0}, library="CleverHans 4 momentum_iterative_method"),
+):
+    register(_entry)
+
+# Architectures, in the papers' row order.
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+for _entry in (
+    ArchInfo("vgg16", "VGG16", "keras.applications:VGG16", "caffe",
+             "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("resnet50", "ResNet50", "keras.applications:ResNet50", "caffe",
+             "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("resnet101", "ResNet101", "keras.applications:ResNet101", "caffe",
+             "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("densenet121", "DenseNet121", "keras.applications:DenseNet121", "torch",
+             "densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("small_cnn", "SmallCNN", "unmask.classifiers:small_cnn_base", "symmetric", None),
+):
+    register(_entry)
+
+# Defenses, in the report's column order.
+for _entry in (
+    DefenseInfo("none", "No defense", "None", "unmask.defenses:NoDefense", paper_metric="acc_none",
+                description="M's own answer"),
+    DefenseInfo("adversarial_training", "Adversarial training", "AT", "unmask.defenses:AdversarialTraining",
+                paper_metric="acc_at",
+                description="the adversarially trained M's answer, attacked white-box itself"),
+    DefenseInfo("unmask", "UnMask", "UM", "unmask.defenses:UnMaskDefense", paper_metric="acc_um",
+                description="UnMask always rectifying (how the papers' numbers were scored); detects"),
+    DefenseInfo("unmask_threshold", "UnMask (threshold)", "UM-t", "unmask.defenses:UnMaskThresholdDefense",
+                main_table=False,
+                description="Algorithm 1: rectify only images whose distance reaches the held-out threshold"),
+):
+    register(_entry)
+
+for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData'20"), PaperInfo("demo", "demo", published=False)):
+    register(_entry)
+
+PAPER_CLASS_SETS: tuple[str, ...] = ("CS3a", "CS3b", "CS5a", "CS5b")
+"""The class sets in the papers' row order (KDD Table 5 / BigData Table 1)."""
+
+
+def attack_display(name: str) -> str:
+    """The display name of an attack id (the id itself for an unknown one)."""
+    return ATTACKS[name].display if name in ATTACKS else name
+
+
+def arch_display(name: str) -> str:
+    """The display name of an architecture id (the id itself for an unknown one)."""
+    return ARCHS[name].display if name in ARCHS else name
+
+
+def weights_url(arch: str) -> str | None:
+    """Where the notop ImageNet weights of ``arch`` can be downloaded (None: there are none)."""
+    info = lookup(ARCHS, arch, "architecture")
+    return None if info.weights_file is None else _KERAS_WEIGHTS + info.weights_file
