@@ -1,4 +1,4 @@
-"""Every number the two UnMask papers publish for their experiments, as data (UNMASK_FACTS.md s. 8).
+"""Every number the two UnMask papers publish for their experiments, as data.
 
 The tables are typed below exactly as printed (KDD Table 6 in percent, BigData Table 3 as fractions,
 "None/AT/UM" per cell) and parsed once at import into `PUBLISHED`: `PaperKey -> float`, with every
@@ -6,7 +6,7 @@ accuracy, rate and AUC as a fraction in [0, 1] so it compares directly with a `C
 
 Metrics of a key:
   acc_none, acc_at, acc_um   accuracy of M without defense, of adversarially trained M, of UnMask
-                             (the papers score UnMask by always rectifying; compare acc_um_always)
+                             (the papers score UnMask by always rectifying: the `unmask` defense)
   auc                        detection ROC AUC
   tpr_at_fpr_0.1, fpr_at_fpr_0.1   the papers' representative ROC operating point (FPR ~ 10%)
   n_detection_images         adversarial + benign images behind the detection figures (BigData
@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from unmask import registry
+
 KDD2019 = "kdd2019"
 BIGDATA2020 = "bigdata2020"
-PAPERS: tuple[str, ...] = (KDD2019, BIGDATA2020)
+PAPERS: tuple[str, ...] = tuple(name for name, info in registry.PAPERS.items() if info.published)
+"""The papers with published numbers (the registry's, in its order: KDD'19, BigData'20)."""
 PAPER_MODELS: dict[str, tuple[str, ...]] = {KDD2019: ("vgg16", "resnet50"), BIGDATA2020: ("resnet50", "densenet121")}
 """The models M each paper evaluates."""
 
@@ -139,3 +142,8 @@ def published(paper: str, model: str | None, class_set: str | None, attack: str 
     if value is None and model in PAPER_MODELS[paper]:
         value = PUBLISHED.get(PaperKey(paper, None, class_set, attack, eps, metric))
     return value
+
+
+def published_metrics(paper: str) -> frozenset[str]:
+    """Every metric the paper publishes at least one number for (acc_none, acc_at, auc, ...)."""
+    return frozenset(key.metric for key in PUBLISHED if key.paper == paper)

@@ -64,6 +64,10 @@ class DefenseInfo:
     factory: str | Callable[..., Any]
     paper_metric: str | None = None
     main_table: bool = True
+    family: str = ""
+    """Defenses of one family (UnMask's two modes) share a table comparing them."""
+    paper_labels: Mapping[str, str] = field(default_factory=dict)
+    """The column heading a paper's table layout uses (KDD'19: "No Def", "UnMask"); else ``short``."""
     description: str = ""
 
 
@@ -131,6 +135,15 @@ for _entry in (
                {"steps": 10, "step_size": 0.2, "decay": 1.0}, library="CleverHans 4 momentum_iterative_method"),
     AttackInfo("mim_l2", "MIA-L2", 2, "unmask.attacks:run_mim", ("steps", "step_size", "decay"),
                {"steps": 10, "step_size": 0.2, "decay": 1.0}, library="CleverHans 4 momentum_iterative_method"),
+    # Beyond the papers. Carlini & Wagner L2 (Adam on a tanh-space variable, binary search over the
+    # constant c). Defaults are Foolbox 3.3.4's L2CarliniWagnerAttack: 10,000 Adam steps, learning rate
+    # (Foolbox "stepsize", unitless: tanh space) 0.01, confidence 0, initial_const 1e-3, 9 binary-search
+    # steps, abort_early. eps None = the minimal perturbation it finds; an eps is a budget.
+    AttackInfo("cw_l2", "CW-L2", 2, "unmask.attacks:run_cw_l2",
+               ("steps", "learning_rate", "confidence", "initial_const", "binary_search_steps"),
+               {"steps": 10_000, "learning_rate": 0.01, "confidence": 0.0, "initial_const": 1e-3,
+                "binary_search_steps": 9},
+               eps_required=False, library="Foolbox 3 L2CarliniWagnerAttack"),
 ):
     register(_entry)
 
@@ -152,14 +165,16 @@ for _entry in (
 # Defenses, in the report's column order.
 for _entry in (
     DefenseInfo("none", "No defense", "None", "unmask.defenses:NoDefense", paper_metric="acc_none",
+                paper_labels={"kdd2019": "No Def"},
                 description="M's own answer"),
     DefenseInfo("adversarial_training", "Adversarial training", "AT", "unmask.defenses:AdversarialTraining",
                 paper_metric="acc_at",
                 description="the adversarially trained M's answer, attacked white-box itself"),
-    DefenseInfo("unmask", "UnMask", "UM", "unmask.defenses:UnMaskDefense", paper_metric="acc_um",
+    DefenseInfo("unmask", "UnMask", "UM", "unmask.defenses:UnMaskDefense", paper_metric="acc_um", family="unmask",
+                paper_labels={"kdd2019": "UnMask"},
                 description="UnMask always rectifying (how the papers' numbers were scored); detects"),
     DefenseInfo("unmask_threshold", "UnMask (threshold)", "UM-t", "unmask.defenses:UnMaskThresholdDefense",
-                main_table=False,
+                main_table=False, family="unmask",
                 description="Algorithm 1: rectify only images whose distance reaches the held-out threshold"),
 ):
     register(_entry)

@@ -1,10 +1,21 @@
 """The results schema shared by the evaluator (writer) and the report (reader).
 
 One `CellResult` per model x class set x attack x eps, stored as `cells/<cell_key>.json` while a run
-progresses and gathered in `results.json` at its end (see RESULTS_SCHEMA.md). Every file is written
-atomically, so an interrupted run never leaves half a cell behind. JSON stays strict (no NaN or
-Infinity literals): non-finite floats, such as the +inf first threshold of an sklearn ROC curve,
-are stored as the strings "inf", "-inf" and "nan" and read back as floats.
+progresses and gathered in `results.json` at its end. Every file is written atomically, so an
+interrupted run never leaves half a cell behind. JSON stays strict (no NaN or Infinity literals):
+non-finite floats, such as the +inf first threshold of an sklearn ROC curve, are stored as the
+strings "inf", "-inf" and "nan" and read back as floats.
+
+results.json, schema 2:
+  {"schema": 2, "preset": str, "paper": str,
+   "defenses": [{"name", "display", "short", "paper_metric", "main_table", "family", "paper_labels"}, ...],
+   "cells": [{"model", "class_set", "attack" ("none" = benign), "eps" (0-255 units or null),
+              "n_images", "accuracy": {defense: fraction},
+              "detection": {defense: {"n_adversarial", "n_benign", "auc", "roc_fpr", "roc_tpr",
+                            "roc_thresholds", "tpr_at_fpr": {"0.1": ..}, "fpr_at_fpr", "threshold_at_fpr"}},
+              "thresholds": {defense: t chosen on held-out benign images}}, ...]}
+Schema 1 (before defenses were plug-ins: fields acc_none, acc_at, acc_um_always, acc_um_threshold,
+threshold, detection) still loads: its cells are read into the maps above, figures unchanged.
 """
 from __future__ import annotations
 
@@ -18,31 +29,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from dataset_tools.fileio import write_bytes_atomic
+from unmask.fileio import write_bytes_atomic
+from unmask import registry
 
+SCHEMA_VERSION = 2
 RESULTS_FILE = "results.json"
 CELLS_DIR = "cells"
 NO_ATTACK = "none"
-
-ATTACK_NAMES: dict[str, str] = {
-    "deepfool_l2": "DF",
-    "fgsm": "FGSM",
-    "pgd_linf": "PGD-Linf",
-    "pgd_l2": "PGD-L2",
-    "mim_linf": "MIA-Linf",
-    "mim_l2": "MIA-L2",
-}
-"""Attack id -> display name; the dict order is the papers' column order (KDD: DF, FGSM, PGD;
-BigData: PGD-Linf, PGD-L2, MIA-Linf, MIA-L2)."""
-
-MODEL_NAMES: dict[str, str] = {
-    "vgg16": "VGG16",
-    "resnet50": "ResNet50",
-    "resnet101": "ResNet101",
-    "densenet121": "DenseNet121",
-    "small_cnn": "SmallCNN",
-}
-"""Model id -> display name; the dict order is the papers' row order."""
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -161,21 +154,34 @@ class DetectionResult:
             raise ResultsError(f"{where}: {err}") from err
 
 
+def _accuracy_map(value: Any, name: str) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise ResultsError(f"{name}: expected a mapping defense -> accuracy, got {value!r}")
+    out = {}
+    for defense, acc in value.items():
+        out[str(defense)] = _float(acc, f"{name}[{defense}]")
+        _check_fraction(out[str(defense)], f"{name}[{defense}]")
+    return out
+
+
 @dataclass
 class CellResult:
-    """Every figure of one model x class set x attack x eps cell (accuracies are fractions in [0, 1])."""
+    """Every figure of one model x class set x attack x eps cell, for every defense the run scored.
+
+    accuracy: defense -> accuracy over the cell's images (fractions in [0, 1]); a defense the cell
+    could not score (e.g. adversarial training for a model without an AT twin) is absent.
+    detection: detecting defense -> its detection figures (attacked cells only).
+    thresholds: calibrated defense -> the threshold it chose on the held-out benign images.
+    """
 
     model: str
     class_set: str
     attack: str
     eps: float | None
     n_images: int
-    acc_none: float
-    acc_at: float | None
-    acc_um_always: float
-    acc_um_threshold: float
-    threshold: float
-    detection: DetectionResult | None = None
+    accuracy: dict[str, float]
+    detection: dict[str, DetectionResult] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Coerce numpy scalars to plain Python types and check the invariants."""
@@ -186,15 +192,15 @@ class CellResult:
         if self.attack == NO_ATTACK and self.eps is not None:
             raise ResultsError(f"the benign cell (attack {NO_ATTACK!r}) has no eps, got {self.eps}")
         self.n_images = _int(self.n_images, "n_images")
-        for name in ("acc_none", "acc_at", "acc_um_always", "acc_um_threshold"):
-            value = _optional_float(getattr(self, name), name)
-            if value is None and name != "acc_at":
-                raise ResultsError(f"{name} is required")
-            _check_fraction(value, name)
-            setattr(self, name, value)
-        self.threshold = _float(self.threshold, "threshold")
-        if self.detection is not None and not isinstance(self.detection, DetectionResult):
-            raise ResultsError(f"detection must be a DetectionResult or None, got {type(self.detection).__name__}")
+        self.accuracy = _accuracy_map(self.accuracy, "accuracy")
+        if not isinstance(self.detection, Mapping) or not all(
+            isinstance(d, DetectionResult) for d in self.detection.values()
+        ):
+            raise ResultsError(f"detection must map defense names to DetectionResult, got {self.detection!r}")
+        self.detection = {str(k): v for k, v in self.detection.items()}
+        if not isinstance(self.thresholds, Mapping):
+            raise ResultsError(f"thresholds must map defense names to numbers, got {self.thresholds!r}")
+        self.thresholds = {str(k): _float(v, f"thresholds[{k}]") for k, v in self.thresholds.items()}
 
     @property
     def key(self) -> str:
@@ -205,20 +211,49 @@ class CellResult:
         """A strict-JSON-able dict; `from_dict(to_dict())` gives back an equal cell. Fields assigned
         after construction are coerced and checked again here."""
         checked = replace(self)
-        data = {f.name: getattr(checked, f.name) for f in fields(checked) if f.name != "detection"}
-        data["threshold"] = _json_float(checked.threshold)
-        data["detection"] = None if checked.detection is None else checked.detection.to_dict()
-        return data
+        return {
+            "model": checked.model,
+            "class_set": checked.class_set,
+            "attack": checked.attack,
+            "eps": checked.eps,
+            "n_images": checked.n_images,
+            "accuracy": dict(checked.accuracy),
+            "detection": {k: d.to_dict() for k, d in checked.detection.items()},
+            "thresholds": {k: _json_float(v) for k, v in checked.thresholds.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "cell") -> "CellResult":
+        if isinstance(data, Mapping) and "acc_none" in data:
+            data = _from_schema1(data)
         _check_keys(data, cls, where)
-        detection = data["detection"]
-        detection = None if detection is None else DetectionResult.from_dict(detection, where)
+        if not isinstance(data["detection"], Mapping):
+            raise ResultsError(f"{where}: detection must be a mapping defense -> figures")
+        detection = {k: DetectionResult.from_dict(d, f"{where} detection[{k}]") for k, d in data["detection"].items()}
         try:
             return cls(**{**data, "detection": detection})
         except ResultsError as err:
             raise ResultsError(f"{where}: {err}") from err
+
+
+_SCHEMA1_ACCURACY = {"acc_none": "none", "acc_at": "adversarial_training", "acc_um_always": "unmask",
+                     "acc_um_threshold": "unmask_threshold"}
+
+
+def _from_schema1(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell of schema 1 (three fixed defenses as fields) in today's form: its figures are kept as
+    they are, the fixed fields become map entries (threshold -> both UnMask modes)."""
+    known = set(_SCHEMA1_ACCURACY) | {"model", "class_set", "attack", "eps", "n_images", "threshold", "detection"}
+    unknown = set(data) - known
+    if unknown:
+        raise ResultsError(f"unknown fields {sorted(unknown)} in a schema-1 cell")
+    return {
+        **{k: data[k] for k in ("model", "class_set", "attack", "eps", "n_images") if k in data},
+        "accuracy": {new: data[old] for old, new in _SCHEMA1_ACCURACY.items() if data.get(old) is not None},
+        "detection": {} if data.get("detection") is None else {"unmask": data["detection"]},
+        "thresholds": {} if data.get("threshold") is None else {"unmask": data["threshold"],
+                                                               "unmask_threshold": data["threshold"]},
+    }
 
 
 def _eps_text(eps: float | None) -> str:
@@ -255,19 +290,19 @@ def attack_label(attack: str, eps: float | None) -> str:
     """The display name of an attack column: "PGD-Linf 8", "MIA-L2 300", "DF", "FGSM 16", "No attack"."""
     if attack == NO_ATTACK:
         return "No attack"
-    name = ATTACK_NAMES.get(attack, attack)
+    name = registry.attack_display(attack)
     return name if eps is None else f"{name} {_format_eps(eps)}"
 
 
 def model_label(model: str) -> str:
     """The display name of a model: vgg16 -> VGG16, small_cnn -> SmallCNN; unknown ids unchanged."""
-    return MODEL_NAMES.get(model, model)
+    return registry.arch_display(model)
 
 
 def attack_sort_key(attack: str, eps: float | None) -> tuple:
-    """Columns in the papers' order: no attack, then DF, FGSM, PGD-Linf, PGD-L2, MIA-Linf, MIA-L2
-    (unknown attacks after, by name), each by increasing eps."""
-    order = list(ATTACK_NAMES)
+    """Columns in the papers' order (the registry's): no attack, then DF, FGSM, PGD-Linf, PGD-L2,
+    MIA-Linf, MIA-L2, ... (unknown attacks after, by name), each by increasing eps."""
+    order = list(registry.ATTACKS)
     rank = -1 if attack == NO_ATTACK else (order.index(attack) if attack in order else len(order))
     return (rank, attack, -1.0 if eps is None else float(eps))
 
@@ -329,10 +364,23 @@ def reusable_cell(run_dir: str | os.PathLike, key: str, fingerprint: str) -> Cel
     return CellResult.from_dict(json.loads(data), str(path))
 
 
-def write_results(run_dir: str | os.PathLike, cells: Iterable[CellResult], preset: str, paper: str) -> Path:
-    """Write `run_dir/results.json` ({"preset", "paper", "cells"}) atomically."""
+def defense_entry(name: str) -> dict[str, Any]:
+    """What the report needs to know of a defense, stored in results.json so that a run of a plug-in
+    defense reports without the plug-in installed."""
+    info = registry.DEFENSES.get(name)
+    if info is None:
+        return {"name": name, "display": name, "short": name, "paper_metric": None, "main_table": True, "family": "",
+                "paper_labels": {}}
+    return {"name": name, "display": info.display, "short": info.short, "paper_metric": info.paper_metric,
+            "main_table": info.main_table, "family": info.family, "paper_labels": dict(info.paper_labels)}
+
+
+def write_results(run_dir: str | os.PathLike, cells: Iterable[CellResult], preset: str, paper: str,
+                  defenses: Iterable[str]) -> Path:
+    """Write `run_dir/results.json` ({"schema", "preset", "paper", "defenses", "cells"}) atomically."""
     cells = _unique(list(cells), str(run_dir))
-    doc = {"preset": preset, "paper": paper, "cells": [c.to_dict() for c in cells]}
+    doc = {"schema": SCHEMA_VERSION, "preset": preset, "paper": paper,
+           "defenses": [defense_entry(d) for d in defenses], "cells": [c.to_dict() for c in cells]}
     return write_json_atomic(Path(run_dir) / RESULTS_FILE, doc)
 
 
@@ -362,9 +410,22 @@ def load_results(run_dir: str | os.PathLike) -> list[CellResult]:
     return _unique(cells, str(cells_dir))
 
 
-def load_run_info(run_dir: str | os.PathLike) -> dict[str, str | None]:
-    """{"preset", "paper"} of a run from results.json (None for what it does not say or when absent)."""
+def load_run_info(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """{"preset", "paper", "defenses"} of a run from results.json (None for what it does not say or
+    when absent; "defenses" lists the defense entries in the run's order, from the cells when the
+    file does not list them)."""
     results = Path(run_dir) / RESULTS_FILE
     doc = _read_json(results) if results.is_file() else {}
     doc = doc if isinstance(doc, dict) else {}
-    return {"preset": doc.get("preset"), "paper": doc.get("paper")}
+    return {"preset": doc.get("preset"), "paper": doc.get("paper"), "defenses": doc.get("defenses")}
+
+
+def run_defenses(cells: Iterable[CellResult], listed: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The defense entries of a run: those results.json lists, then any other defense found in its
+    cells (in the registry's order, then by name)."""
+    entries = {e["name"]: e for e in listed or []}
+    found = {d for c in cells for d in (*c.accuracy, *c.detection)}
+    order = [d for d in registry.DEFENSES if d in found] + sorted(found - set(registry.DEFENSES))
+    for name in order:
+        entries.setdefault(name, defense_entry(name))
+    return list(entries.values())
