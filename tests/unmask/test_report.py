@@ -5,8 +5,9 @@ import io
 import pytest
 
 from unmask import cli, report
-from unmask.report_tables import Column, Table, to_csv, to_latex, to_markdown
-from unmask.results import CellResult, DetectionResult, ResultsError, write_cell, write_results
+from unmask.report import layouts
+from unmask.report.tables import Column, Table, to_csv, to_latex, to_markdown
+from unmask.results import CellResult, DetectionResult, ResultsError, run_defenses, write_cell, write_results
 
 
 def detection(auc=0.9, tpr10=0.8, n=50):
@@ -16,10 +17,14 @@ def detection(auc=0.9, tpr10=0.8, n=50):
         fpr_at_fpr={"0.05": 0.04, "0.1": 0.12}, threshold_at_fpr={"0.05": 0.75, "0.1": 0.6})
 
 
-def cell(model, cs, attack, eps, none, at, um, um_t=0.5, det=None):
-    return CellResult(model=model, class_set=cs, attack=attack, eps=eps, n_images=100, acc_none=none, acc_at=at,
-                      acc_um_always=um, acc_um_threshold=um_t, threshold=0.25,
-                      detection=det if attack == "none" else det or detection())
+def cell(model, cs, attack, eps, none, at, um, um_t=0.5, det=None, extra=None):
+    accuracy = {"none": none, "unmask": um, "unmask_threshold": um_t, **(extra or {})}
+    if at is not None:
+        accuracy["adversarial_training"] = at
+    det = det if attack == "none" else det or detection()
+    return CellResult(model=model, class_set=cs, attack=attack, eps=eps, n_images=100, accuracy=accuracy,
+                      detection={} if det is None else {"unmask": det},
+                      thresholds={"unmask": 0.25, "unmask_threshold": 0.25})
 
 
 # Deliberately out of the papers' order: the report must sort rows and columns itself.
@@ -37,9 +42,12 @@ CELLS = [
 ]
 
 
+DEFS = run_defenses(CELLS)
+
+
 @pytest.fixture()
 def run_dir(tmp_path):
-    write_results(tmp_path, CELLS, preset="fabricated", paper="demo")
+    write_results(tmp_path, CELLS, preset="fabricated", paper="demo", defenses=[d["name"] for d in DEFS])
     return tmp_path
 
 
@@ -48,7 +56,7 @@ def rows_of(table):
 
 
 def test_kdd_layout_orders_and_cells():
-    table = report.kdd_table(CELLS)
+    table = layouts.kdd_table(CELLS, DEFS)
     assert [c.flat for c in table.columns] == [
         "Model", "Set", "Overlap", "No Attk", "DF: No Def", "DF: UnMask", "FGSM 16: No Def", "FGSM 16: UnMask",
         "PGD-Linf 8: No Def", "PGD-Linf 8: UnMask", "PGD-Linf 16: No Def", "PGD-Linf 16: UnMask",
@@ -62,7 +70,7 @@ def test_kdd_layout_orders_and_cells():
 
 
 def test_bigdata_layout_shows_dash_for_missing_at():
-    table = report.bigdata_table(CELLS)
+    table = layouts.bigdata_table(CELLS, DEFS)
     flat = [c.flat for c in table.columns]
     assert flat[:5] == ["Model", "Set", "No attack: None", "No attack: AT", "No attack: UM"]
     assert flat[-3:] == ["MIA-L2 600: None", "MIA-L2 600: AT", "MIA-L2 600: UM"]
@@ -77,26 +85,27 @@ def test_bigdata_layout_shows_dash_for_missing_at():
 
 
 def test_detection_and_modes_tables():
-    det = report.detection_table(CELLS)
+    det = layouts.detection_table(CELLS, DEFS)
     flat = [c.flat for c in det.columns]
-    assert flat == ["Model", "Set", "Attack", "AUC", "FPR 5%: TPR", "FPR 5%: FPR", "FPR 5%: t", "FPR 10%: TPR",
+    assert flat == ["Defense", "Model", "Set", "Attack", "AUC", "FPR 5%: TPR", "FPR 5%: FPR", "FPR 5%: t", "FPR 10%: TPR",
                     "FPR 10%: FPR", "FPR 10%: t", "Images: Adversarial", "Images: Benign", "Images: Total"]
-    assert [r[:3] for r in det.rows][:4] == [["VGG16", "CS3a", "DF"], ["VGG16", "CS3a", "FGSM 16"],
-                                             ["VGG16", "CS3a", "PGD-Linf 8"], ["VGG16", "CS3b", "FGSM 16"]]
-    assert det.rows[2][3:] == ["0.930", "0.500", "0.040", "0.750", "0.900", "0.120", "0.600", "50", "50", "100"]
-    modes = report.modes_table(CELLS)
-    assert [c.flat for c in modes.columns][:6] == ["Model", "Set", "t", "No attack: Always", "No attack: Threshold",
-                                                   "DF: Always"]
+    assert {r[0] for r in det.rows} == {"UnMask"}  # the threshold mode's identical figures stay out
+    assert [r[1:4] for r in det.rows][:4] == [["VGG16", "CS3a", "DF"], ["VGG16", "CS3a", "FGSM 16"],
+                                              ["VGG16", "CS3a", "PGD-Linf 8"], ["VGG16", "CS3b", "FGSM 16"]]
+    assert det.rows[2][4:] == ["0.930", "0.500", "0.040", "0.750", "0.900", "0.120", "0.600", "50", "50", "100"]
+    modes = layouts.modes_table(CELLS, DEFS)
+    assert [c.flat for c in modes.columns][:6] == ["Model", "Set", "t", "No attack: UnMask",
+                                                   "No attack: UnMask (threshold)", "DF: UnMask"]
     small = modes.rows[-1]
     assert small[:5] == ["SmallCNN", "CS3a", "0.250", "97.00", "98.00"]
 
 
 def test_overlap_table_and_agreement():
-    table = report.overlap_table(CELLS)  # SmallCNN's cells count too: means over every model
+    table = layouts.overlap_table(CELLS)  # SmallCNN's cells count too: means over every model
     assert table.rows == [["CS3a", "6.90%", "0.916", "77.00", "5"], ["CS5b", "29.41%", "0.900", "90.00", "1"],
                           ["CS3b", "50.00%", "0.900", "65.00", "1"]]
     # AUC: 3a > 5b, 3a > 3b, but 5b == 3b (a tie does not agree); UnMask: 3a < 5b breaks one pair
-    assert report.overlap_agreement(CELLS) == {"AUC": (2, 3), "UnMask accuracy": (2, 3)}
+    assert layouts.overlap_agreement(CELLS) == {"AUC": (2, 3), "UnMask accuracy": (2, 3)}
 
 
 def parse_latex_rows(text):
@@ -106,13 +115,13 @@ def parse_latex_rows(text):
 
 
 def test_renderings_parse_back():
-    for table in (report.kdd_table(CELLS), report.bigdata_table(CELLS), report.detection_table(CELLS)):
+    for table in (layouts.kdd_table(CELLS, DEFS), layouts.bigdata_table(CELLS, DEFS), layouts.detection_table(CELLS, DEFS)):
         parsed = list(csv.reader(io.StringIO(to_csv(table))))
         assert parsed[0] == [c.flat for c in table.columns] and parsed[1:] == table.rows
         assert parse_latex_rows(to_latex(table)) == table.rows
         md_rows = [line for line in to_markdown(table).splitlines() if line.startswith("| ")]
         assert [[v.strip() for v in line.strip("|").split("|")] for line in md_rows[1:]] == table.rows
-    tex = to_latex(report.kdd_table(CELLS))
+    tex = to_latex(layouts.kdd_table(CELLS, DEFS))
     assert "\\multicolumn{2}{c}{DF}" in tex and "\\cmidrule(lr){5-6}" in tex
 
 
@@ -125,7 +134,7 @@ def test_latex_escaping_and_row_checks():
 
 
 def test_compare_paper_differences_equal_hand_computed():
-    kdd = report.kdd_table(CELLS, report.Comparer(["kdd2019"]))
+    kdd = layouts.kdd_table(CELLS, DEFS, layouts.Comparer(["kdd2019"]))
     rows = [r for r in kdd.rows if r[1] == "CS3b"]
     flat = [c.flat for c in kdd.columns]
     assert [r[3] for r in rows] == ["ours", "paper (kdd2019)", "ours - paper"]
@@ -135,8 +144,8 @@ def test_compare_paper_differences_equal_hand_computed():
     assert [r[flat.index("DF: UnMask")] for r in rows] == ["n/a", "85.62", ""]  # not in our run
     assert not any(r[0] == "SmallCNN" and r[3] != "ours" for r in kdd.rows)  # nothing published for it
 
-    comparer = report.Comparer(["bigdata2020"])
-    big = report.bigdata_table(CELLS, comparer)
+    comparer = layouts.Comparer(["bigdata2020"])
+    big = layouts.bigdata_table(CELLS, DEFS, comparer)
     flat = [c.flat for c in big.columns]
     rows = [r for r in big.rows if r[:2] == ["DenseNet121", "CS5b"]]
     start = flat.index("MIA-L2 600: None")
@@ -145,8 +154,8 @@ def test_compare_paper_differences_equal_hand_computed():
     record = next(r for r in comparer.records if r.cell.class_set == "CS5b" and r.column == "MIA-L2 600: AT")
     assert record.difference == pytest.approx(0.5 - 0.60) and record.paper == "bigdata2020"
 
-    comparer = report.Comparer(["kdd2019", "bigdata2020"])
-    det = report.detection_table(CELLS, comparer)
+    comparer = layouts.Comparer(["kdd2019", "bigdata2020"])
+    det = layouts.detection_table(CELLS, DEFS, comparer)
     by = {(r.cell.model, r.cell.attack, r.cell.eps, r.column): r for r in comparer.records}
     assert by[("vgg16", "pgd_linf", 8.0, "AUC")].difference == pytest.approx(0.93 - 0.951)
     assert by[("vgg16", "pgd_linf", 8.0, "FPR 10%: TPR")].difference == pytest.approx(0.9 - 0.9267)
@@ -154,10 +163,10 @@ def test_compare_paper_differences_equal_hand_computed():
     assert by[("densenet121", "pgd_linf", 16.0, "Images: Total")].difference == pytest.approx(4000 - 3648)
     assert by[("densenet121", "pgd_linf", 16.0, "AUC")].difference == pytest.approx(0.95 - 0.958)
     assert by[("small_cnn", "pgd_linf", 16.0, "AUC")].published is None
-    dense = [r for r in det.rows if r[:3] == ["DenseNet121", "CS3a", "PGD-Linf 16"]]
-    assert [r[4] for r in dense] == ["0.950", "0.958", "-0.008"] and [r[-1] for r in dense] == ["4000", "3648", "+352"]
+    dense = [r for r in det.rows if r[1:4] == ["DenseNet121", "CS3a", "PGD-Linf 16"]]
+    assert [r[5] for r in dense] == ["0.950", "0.958", "-0.008"] and [r[-1] for r in dense] == ["4000", "3648", "+352"]
 
-    table = report.comparison_table(comparer.records)
+    table = layouts.comparison_table(comparer.records)
     line = next(r for r in table.rows if r[1:5] == ["VGG16", "CS3a", "PGD-Linf 8", "AUC"])
     assert line[5:] == ["0.9300", "0.9510", "-0.0210", "kdd2019"]
     assert any(r[1] == "SmallCNN" and r[6] == "none published" for r in table.rows)
@@ -170,15 +179,15 @@ def test_write_report_files_and_index(run_dir):
     tables = ("kdd2019_table6", "bigdata2020_table3", "detection", "unmask_modes", "overlap", "paper_comparison")
     for stem in tables:
         assert {f"tables/{stem}.md", f"tables/{stem}.csv", f"tables/{stem}.tex"} <= names
-    figures = ["roc_vgg16__CS3a", "roc_vgg16__CS3b", "roc_densenet121__CS3a", "roc_densenet121__CS5b",
-               "roc_small_cnn__CS3a", "mean_accuracy"]
+    figures = ["roc_unmask__vgg16__CS3a", "roc_unmask__vgg16__CS3b", "roc_unmask__densenet121__CS3a",
+               "roc_unmask__densenet121__CS5b", "roc_unmask__small_cnn__CS3a", "mean_accuracy"]
     for stem in figures:
         png, pdf = out / f"figures/{stem}.png", out / f"figures/{stem}.pdf"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
     assert len(written) == len(tables) * 3 + len(figures) * 2 + 1
     index = (out / "report.md").read_text()
-    assert "Preset: fabricated" in index and "figures/roc_vgg16__CS3a.png" in index
+    assert "Preset: fabricated" in index and "figures/roc_unmask__vgg16__CS3a.png" in index
     assert "tables/paper_comparison.csv" in index
     assert "without any published counterpart (2)" in index and "- SmallCNN / CS3a / PGD-Linf 16" in index
     assert "BigData'20 (Fig. 2): UnMask - no defense +74.44 points" in index
@@ -186,8 +195,8 @@ def test_write_report_files_and_index(run_dir):
 
 
 def test_paper_choice_and_errors(run_dir, tmp_path):
-    comparer = report.Comparer(report.comparison_papers("kdd2019", "demo", ("bigdata2020",)))
-    big = report.bigdata_table(CELLS, comparer)
+    comparer = layouts.Comparer(report.comparison_papers("kdd2019", "demo", ("bigdata2020",)))
+    big = layouts.bigdata_table(CELLS, DEFS, comparer)
     assert [r[2:6] for r in big.rows if r[:2] == ["VGG16", "CS3b"]][1] == ["paper (kdd2019)", "0.89", "n/a", "n/a"]
     assert report.comparison_papers(None, "bigdata2020", ("kdd2019",)) == ("bigdata2020",)
     assert report.comparison_papers(None, "demo", ("kdd2019",)) == ("kdd2019",)
@@ -207,3 +216,44 @@ def test_report_command(tmp_path, capsys):
     assert str(out / "report.md") in capsys.readouterr().out
     assert cli.main(["report", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_defense_no_paper_has_gets_a_column_in_every_layout():
+    cells = [cell(c.model, c.class_set, c.attack, c.eps, c.accuracy["none"], c.accuracy.get("adversarial_training"),
+                  c.accuracy["unmask"], extra={"zz_new": 0.42}) for c in CELLS]
+    defenses = run_defenses(cells)
+    assert [d["name"] for d in defenses] == ["none", "adversarial_training", "unmask", "unmask_threshold", "zz_new"]
+    kdd = [c.flat for c in layouts.kdd_table(cells, defenses).columns]
+    assert kdd[3:7] == ["No Attk", "DF: No Def", "DF: UnMask", "DF: zz_new"]  # KDD had no AT: no AT column
+    big = layouts.bigdata_table(cells, defenses)
+    flat = [c.flat for c in big.columns]
+    assert flat[2:6] == ["No attack: None", "No attack: AT", "No attack: UM", "No attack: zz_new"]
+    assert big.rows[0][flat.index("PGD-Linf 8: zz_new")] == "0.42"
+    sets, series = layouts.mean_accuracies(cells, defenses)
+    assert list(series) == ["None", "AT", "UM", "zz_new"] and series["zz_new"][0] == pytest.approx(42.0)
+
+
+def test_a_failed_report_leaves_the_previous_one_whole(run_dir, monkeypatch):
+    report.write_report(run_dir)
+    out = run_dir / "report"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken_figure(*args, **kwargs):
+        raise OSError("figures/ is read-only")
+
+    monkeypatch.setattr(layouts, "roc_figure", broken_figure)
+    changed = [cell("vgg16", "CS3a", "pgd_linf", 8.0, 0.1, None, 0.1)]
+    write_results(run_dir, changed, preset="changed", paper="demo", defenses=["none", "unmask"])
+    with pytest.raises(OSError, match="read-only"):
+        report.write_report(run_dir)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in run_dir.iterdir()) == ["report", "results.json"]  # no temporary folder left
+
+
+def test_out_folder_that_is_not_a_report_is_refused(run_dir, tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not a report folder"):
+        report.write_report(run_dir, out_dir=foreign)
+    assert (foreign / "notes.txt").read_text() == "keep me"

@@ -20,22 +20,36 @@ def make_detection(**overrides):
     return DetectionResult(**{**values, **overrides})
 
 
+ACCURACY = {"none": 0.1, "unmask": 0.7, "unmask_threshold": 0.6}
+
+
 def make_cell(**overrides):
     values = dict(model="resnet50", class_set="CS3a", attack="pgd_linf", eps=8.0, n_images=10,
-                  acc_none=0.1, acc_at=None, acc_um_always=0.7, acc_um_threshold=0.6, threshold=0.45,
-                  detection=make_detection())
+                  accuracy=dict(ACCURACY), detection={"unmask": make_detection()},
+                  thresholds={"unmask": 0.45, "unmask_threshold": 0.45})
     return CellResult(**{**values, **overrides})
 
 
 def test_round_trip_is_exact_through_strict_json():
-    for cell in (make_cell(), make_cell(attack="none", eps=None, acc_at=0.9, detection=None),
-                 make_cell(detection=make_detection(auc=None, roc_fpr=[], roc_tpr=[], roc_thresholds=[],
-                                                    tpr_at_fpr={}, fpr_at_fpr={}, threshold_at_fpr={}))):
+    for cell in (make_cell(), make_cell(attack="none", eps=None, accuracy={**ACCURACY, "adversarial_training": 0.9},
+                                        detection={}),
+                 make_cell(detection={"unmask": make_detection(auc=None, roc_fpr=[], roc_tpr=[], roc_thresholds=[],
+                                                               tpr_at_fpr={}, fpr_at_fpr={}, threshold_at_fpr={})}),
+                 make_cell(thresholds={"unmask": math.inf})):
         text = json.dumps(cell.to_dict(), allow_nan=False)  # strict JSON: inf is stored as a string
         back = CellResult.from_dict(json.loads(text))
         assert back == cell
         assert back.to_dict() == cell.to_dict()
-    assert make_cell().to_dict()["detection"]["roc_thresholds"][0] == "inf"
+    assert make_cell().to_dict()["detection"]["unmask"]["roc_thresholds"][0] == "inf"
+
+
+def test_schema1_cells_load_into_the_defense_maps():
+    old = {"model": "resnet50", "class_set": "CS3a", "attack": "pgd_linf", "eps": 8.0, "n_images": 10,
+           "acc_none": 0.1, "acc_at": None, "acc_um_always": 0.7, "acc_um_threshold": 0.6, "threshold": 0.45,
+           "detection": make_detection().to_dict()}
+    assert CellResult.from_dict(old) == make_cell()
+    with pytest.raises(ResultsError, match="acc_typo"):
+        CellResult.from_dict({**old, "acc_typo": 1.0})
 
 
 def test_numpy_values_and_late_assignments_are_coerced():
@@ -43,16 +57,18 @@ def test_numpy_values_and_late_assignments_are_coerced():
     det.auc = np.float32(0.5)  # the evaluator fills a DetectionResult after creating it
     det.tpr_at_fpr[0.1] = np.float64(0.25)
     det.roc_thresholds, det.roc_fpr, det.roc_tpr = np.array([np.inf, 0.5]).tolist(), [0.0, 1.0], [0.0, 1.0]
-    cell = make_cell(acc_none=np.float32(0.5), n_images=np.int64(10), eps=np.float32(16), detection=det)
+    cell = make_cell(accuracy={"none": np.float32(0.5)}, n_images=np.int64(10), eps=np.float32(16),
+                     detection={"unmask": det}, thresholds={"unmask": np.float64(0.25)})
     data = json.loads(json.dumps(cell.to_dict(), allow_nan=False))
-    assert data["detection"]["auc"] == 0.5 and data["detection"]["tpr_at_fpr"] == {"0.1": 0.25}
-    assert data["eps"] == 16.0 and type(data["n_images"]) is int
-    assert CellResult.from_dict(data).detection.roc_thresholds == [math.inf, 0.5]
+    assert data["detection"]["unmask"]["auc"] == 0.5 and data["detection"]["unmask"]["tpr_at_fpr"] == {"0.1": 0.25}
+    assert data["eps"] == 16.0 and type(data["n_images"]) is int and data["accuracy"] == {"none": 0.5}
+    assert CellResult.from_dict(data).detection["unmask"].roc_thresholds == [math.inf, 0.5]
 
 
 @pytest.mark.parametrize("change", [
-    {"acc_none": 1.5}, {"acc_um_always": None}, {"n_images": 2.5}, {"attack": "none"}, {"model": ""},
-    {"eps": "eight"}, {"detection": {"n_adversarial": 1}},
+    {"accuracy": {"none": 1.5}}, {"accuracy": {"unmask": None}}, {"accuracy": [0.5]}, {"n_images": 2.5},
+    {"attack": "none"}, {"model": ""}, {"eps": "eight"}, {"detection": {"unmask": {"n_adversarial": 1}}},
+    {"detection": None}, {"thresholds": {"unmask": "high"}},
 ])
 def test_invalid_cells_are_rejected(change):
     with pytest.raises(ResultsError):
@@ -61,13 +77,13 @@ def test_invalid_cells_are_rejected(change):
 
 def test_from_dict_names_missing_and_unknown_fields():
     data = make_cell().to_dict()
-    del data["threshold"]
+    del data["thresholds"]
     data["tresh"] = 0.5
-    with pytest.raises(ResultsError, match="missing: threshold.*unknown: tresh"):
+    with pytest.raises(ResultsError, match="missing: thresholds.*unknown: tresh"):
         CellResult.from_dict(data)
     data = make_cell().to_dict()
-    del data["detection"]["auc"]
-    with pytest.raises(ResultsError, match="missing: auc"):
+    del data["detection"]["unmask"]["auc"]
+    with pytest.raises(ResultsError, match=r"detection\[unmask\].*missing: auc"):
         CellResult.from_dict(data)
 
 
@@ -126,7 +142,7 @@ def test_cell_is_reused_only_when_its_stamp_matches(tmp_path):
     assert results.reusable_cell(tmp_path, cell.key, "fp1") == cell
     assert results.reusable_cell(tmp_path, cell.key, "fp2") is None  # inputs changed
     # killed between the stamp and the cell: a new stamp beside the old cell file is never trusted
-    newer = make_cell(acc_none=0.2)
+    newer = make_cell(accuracy={"none": 0.2})
     stamp = tmp_path / "cells" / f"{cell.key}.fingerprint"
     old_stamp = stamp.read_text()
     results.write_cell(tmp_path, newer, "fp2")
@@ -142,29 +158,48 @@ def test_cell_is_reused_only_when_its_stamp_matches(tmp_path):
 
 
 def test_load_results_from_cells_then_results_json(tmp_path):
-    cells = [make_cell(), make_cell(attack="none", eps=None, detection=None),
+    cells = [make_cell(), make_cell(attack="none", eps=None, detection={}),
              make_cell(model="vgg16", attack="fgsm", eps=16)]
     for cell in cells:
         results.write_cell(tmp_path, cell)
     (tmp_path / "cells" / "x.fingerprint").write_text("not a cell")
     assert sorted(c.key for c in results.load_results(tmp_path)) == sorted(c.key for c in cells)
-    assert results.load_run_info(tmp_path) == {"preset": None, "paper": None}
-    results.write_results(tmp_path, cells[:2], preset="demo", paper="demo")
+    assert results.load_run_info(tmp_path) == {"preset": None, "paper": None, "defenses": None}
+    results.write_results(tmp_path, cells[:2], preset="demo", paper="demo", defenses=["none", "unmask"])
     assert results.load_results(tmp_path) == cells[:2]  # results.json wins over cells/
-    assert results.load_run_info(tmp_path) == {"preset": "demo", "paper": "demo"}
+    info = results.load_run_info(tmp_path)
+    assert (info["preset"], info["paper"]) == ("demo", "demo")
+    assert [d["name"] for d in info["defenses"]] == ["none", "unmask"]
+    assert info["defenses"][1]["short"] == "UM" and info["defenses"][1]["paper_metric"] == "acc_um"
+    # the run's defenses: those listed, then any other found in the cells, in the registry's order
+    assert [d["name"] for d in results.run_defenses(cells, info["defenses"])] == ["none", "unmask", "unmask_threshold"]
+    plugin = make_cell(accuracy={"zz_plugin": 0.5, "none": 0.1}, detection={}, thresholds={})
+    assert [d["name"] for d in results.run_defenses([plugin])] == ["none", "zz_plugin"]
+    assert results.run_defenses([plugin])[1]["display"] == "zz_plugin"
+
+
+def test_schema1_results_json_still_loads(tmp_path):
+    cell = make_cell().to_dict()
+    old = {k: cell[k] for k in ("model", "class_set", "attack", "eps", "n_images")}
+    old.update(acc_none=0.1, acc_at=0.3, acc_um_always=0.7, acc_um_threshold=0.6, threshold=0.45,
+               detection=cell["detection"]["unmask"])
+    (tmp_path / "results.json").write_text(json.dumps({"preset": "demo", "paper": "demo", "cells": [old]}))
+    (loaded,) = results.load_results(tmp_path)
+    assert loaded.accuracy == {**ACCURACY, "adversarial_training": 0.3}
+    assert loaded.detection == {"unmask": make_detection()}
 
 
 def test_load_results_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a run directory"):
         results.load_results(tmp_path)
     with pytest.raises(ResultsError, match="appears twice"):
-        results.write_results(tmp_path, [make_cell(), make_cell()], preset="p", paper="demo")
+        results.write_results(tmp_path, [make_cell(), make_cell()], preset="p", paper="demo", defenses=["none"])
     results.write_cell(tmp_path, make_cell())
     (tmp_path / "cells" / "broken.json").write_text('{"model": ')
     with pytest.raises(ResultsError, match="broken.json"):
         results.load_results(tmp_path)
     wrong = make_cell().to_dict()
-    wrong["acc_none"] = "high"
+    wrong["accuracy"]["none"] = "high"
     (tmp_path / "cells" / "broken.json").write_text(json.dumps(wrong))
-    with pytest.raises(ResultsError, match="broken.json: acc_none: expected a number"):
+    with pytest.raises(ResultsError, match=r"broken.json: accuracy\[none\]: expected a number"):
         results.load_results(tmp_path)
