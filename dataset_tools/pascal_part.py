@@ -28,9 +28,10 @@ from pathlib import Path
 from PIL import Image
 
 from dataset_tools.coco import categories, mask_annotation
-from dataset_tools.fileio import place_file, read_json, write_json_atomic
 from dataset_tools.mat_format import MatFormatError, read_annotation
 from dataset_tools.part_names import category_of, generalize
+from dataset_tools.skipped import format_skipped, skip_report
+from unmask.fileio import place_file, read_json, write_json_atomic
 from unmask.parts import PART_INDEX, PARTS
 
 SPLITS = ("train", "val", "test")
@@ -169,7 +170,7 @@ def _convert_split(split: str, stems: list[str], ids: dict[str, int], mats: Path
         "annotations_per_part": dict(sorted(per_part.items())), "skipped": skips, "dropped_raw_parts": dict(dropped),
     }
     doc = {"info": info, "licenses": [], "images": images, "annotations": annotations, "categories": categories()}
-    write_json_atomic(out / f"{split}.json", doc)
+    write_json_atomic(out / f"{split}.json", doc, indent=None)
     return info
 
 
@@ -219,8 +220,24 @@ def convert(voc_root: Path, out: Path, legacy: bool = False, seed: int = 100,
         "reused_splits": reused,
         "annotations_per_part": {p: per_part.get(p, 0) for p in PARTS},
         "dropped_raw_parts": dict(sorted(dropped.items())),
-        "skipped": {r: {"count": len(items), "why": SKIP_REASONS[r], "items": items} for r, items in skipped.items()},
+        "skipped": skip_report(skipped, SKIP_REASONS),
         "elapsed_s": round(elapsed, 3),
     }
-    write_json_atomic(out / "summary.json", summary, indent=1)
+    write_json_atomic(out / "summary.json", summary)
     return summary
+
+
+def format_summary(summary: dict) -> str:
+    """The text of a ``convert`` summary: splits, annotations per part, dropped raw parts, skipped files."""
+    labelling = "legacy" if summary["legacy"] else "default"
+    lines = [f"PASCAL-Part -> COCO in {summary['out']} ({labelling} labelling, {summary['elapsed_s']:.1f} s)",
+             f"annotation files: {summary['mat_files']} ({summary['split_rule']})"]
+    for split, counts in summary["splits"].items():
+        reused = " (unchanged, kept)" if split in summary["reused_splits"] else ""
+        lines.append(f"  {split:<5} {counts['images']:>6} images {counts['annotations']:>7} annotations{reused}")
+    lines.append("annotations per part: "
+                 + ", ".join(f"{p} {n}" for p, n in summary["annotations_per_part"].items() if n))
+    if summary["dropped_raw_parts"]:
+        lines.append("raw parts dropped by the rules: "
+                     + ", ".join(f"{p} {n}" for p, n in summary["dropped_raw_parts"].items()))
+    return "\n".join(lines + format_skipped(summary["skipped"]))

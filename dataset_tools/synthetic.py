@@ -23,10 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dataset_tools.fileio import read_json, write_bytes_atomic, write_json_atomic
 from dataset_tools.mat_format import ImageAnnotation, ObjectAnnotation, PartAnnotation, write_annotation
 from dataset_tools.synth_canvas import BACKGROUND, Canvas, background, clutter_texture, finish, random_blob
 from dataset_tools.synth_objects import ASPECT, DRAWERS, Drawer
+from unmask.fileio import read_json, write_bytes_atomic, write_json_atomic
 from unmask.parts import CLASS_SETS
 
 CLASSES: tuple[str, ...] = tuple(DRAWERS)
@@ -191,5 +191,5 @@ def generate(out: Path, n_images: int = 2000, size: int = 128, seed: int = 0, im
         made[style] = _run(_folder_job, jobs, workers)
     counts = {"voc": n_images, "imagenet_per_class": imagenet_per_class, "flickr_per_class": flickr_per_class}
     write_json_atomic(manifest_path, {"options": options, "counts": counts, "generated_now": made,
-                                      "elapsed_s": round(time.perf_counter() - start, 2)}, indent=1)
+                                      "elapsed_s": round(time.perf_counter() - start, 2)})
     return out

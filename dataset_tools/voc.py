@@ -20,8 +20,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from dataset_tools.fileio import place_file, write_json_atomic
 from dataset_tools.folders import DEDUP_THRESHOLD, HashCache, dedup, image_error, list_class_folders
+from dataset_tools.skipped import SHOWN_ITEMS, format_skipped, skip_report
+from unmask.fileio import place_file, write_json_atomic
 from unmask.parts import CLASS_SETS, class_set, canonical_class_set_name
 
 SPLITS = ("train", "val", "test")
@@ -158,9 +159,27 @@ def build_class_sets(voc_root: Path, out: Path, class_sets: tuple[str, ...] = tu
         "voc_single_class_images": {cls: len(voc[cls]) for cls in sorted(classes)},
         "counts": counts, "files_placed": placed, "stale_files_removed": removed,
         "ignored_folders": ignored,
-        "skipped": {reason: {"count": len(items), "items": items} for reason, items in skipped.items()},
+        "skipped": skip_report(skipped),
         "dedup_dropped": dedup_report,
         "elapsed_s": round(time.perf_counter() - start, 3),
     }
-    write_json_atomic(out / "summary.json", summary, indent=1)
+    write_json_atomic(out / "summary.json", summary)
     return summary
+
+
+def format_summary(summary: dict) -> str:
+    """The text of a ``build_class_sets`` summary: counts per set, split and class, de-duplication,
+    skipped files."""
+    lines = [f"class-set folders in {summary['out']} (test split from {summary['test_source']}, "
+             f"{summary['elapsed_s']:.1f} s)",
+             "VOC single-class images: " + ", ".join(f"{c} {n}" for c, n in summary["voc_single_class_images"].items())]
+    for name, splits in summary["counts"].items():
+        lines.append(f"  {name}: " + "; ".join(
+            f"{split} " + " ".join(f"{c}={n}" for c, n in per.items()) for split, per in splits.items()))
+    lines.append(f"files placed now: {summary['files_placed']}, stale files removed: {summary['stale_files_removed']}")
+    lines.extend(f"{source}: folders outside the class sets ignored: {', '.join(folders)}"
+                 for source, folders in summary["ignored_folders"].items() if folders)
+    lines.append(f"near-duplicate test images dropped: {len(summary['dedup_dropped'])}")
+    lines.extend(f"    {entry['file']} ~ {entry['duplicate_of']} (distance {entry['distance']})"
+                 for entry in summary["dedup_dropped"][:SHOWN_ITEMS])
+    return "\n".join(lines + format_skipped(summary["skipped"]))

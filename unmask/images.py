@@ -86,7 +86,7 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
             rgb = _to_rgb(img)
     except FileNotFoundError:
         raise ImageLoadError(path, "file not found") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise ImageLoadError(path, f"{type(err).__name__}: {err}") from err
     if min(rgb.size) < 1:
         raise ImageLoadError(path, f"empty image of size {rgb.size}")
@@ -122,9 +122,10 @@ def list_image_folder(root: str | Path, class_names: Sequence[str]) -> list[tupl
 
 
 def iter_batches(
-    items: Sequence[tuple[str | Path, int]], size: int, batch_size: int
+    items: Sequence[tuple[str | Path, int]], size: int, batch_size: int, skipped: dict[str, str] | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[str]]]:
-    """Yield (x [n,size,size,3] float32, y [n] int64, paths) batches; unreadable images are logged and skipped."""
+    """Yield (x [n,size,size,3] float32, y [n] int64, paths) batches; unreadable images (corrupt,
+    truncated, decompression bombs) are logged and skipped, and recorded in `skipped` (path -> error)."""
     if batch_size < 1:
         raise ValueError(f"batch size must be positive, got {batch_size}")
     images: list[np.ndarray] = []
@@ -135,6 +136,8 @@ def iter_batches(
             images.append(load_image(path, size))
         except ImageLoadError as err:
             log.warning("skipping image: %s", err)
+            if skipped is not None:
+                skipped[err.path] = str(err)
             continue
         labels.append(int(label))
         paths.append(str(path))

@@ -47,7 +47,6 @@ def _versions() -> dict[str, str | None]:
 def prepare_data(preset: Preset) -> dict[str, str]:
     """Generate (synthetic) or check (real) raw data, then convert it for K and M."""
     from dataset_tools import pascal_part, synthetic, voc
-    from dataset_tools.commands import print_classsets_summary, print_pascal_part_summary
 
     data = preset.data
     if data.synthetic is not None:
@@ -61,16 +60,16 @@ def prepare_data(preset: Preset) -> dict[str, str]:
             "raw data missing: " + ", ".join(missing) + ". Put VOC2010's JPEGImages/ and Annotations/ and "
             "PASCAL-Part's Annotations_Part/ under " + str(voc_root) + " (see README, 'Real data')."
         )
-    print_pascal_part_summary(pascal_part.convert(voc_root, data.parts_dir, legacy=data.legacy_parts, seed=100))
+    print(pascal_part.format_summary(pascal_part.convert(voc_root, data.parts_dir, legacy=data.legacy_parts, seed=100)))
     extra = {
         name: data.root / name for name, wanted in (("imagenet", data.imagenet), ("flickr", data.flickr)) if wanted
     }
     for folder in extra.values():
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder} not found: the preset asks for it (data.{folder.name})")
-    print_classsets_summary(voc.build_class_sets(
+    print(voc.format_summary(voc.build_class_sets(
         voc_root, data.classsets_dir, class_sets=preset.class_sets, imagenet_role=data.imagenet or "train", **extra
-    ))
+    )))
     return {"parts": str(data.parts_dir), "classsets": str(data.classsets_dir)}
 
 

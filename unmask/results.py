@@ -8,6 +8,7 @@ strings "inf", "-inf" and "nan" and read back as floats.
 
 results.json, schema 2:
   {"schema": 2, "preset": str, "paper": str,
+   "skipped": {"<class set>/<split>/<image path>": "why it could not be read", ...},
    "defenses": [{"name", "display", "short", "paper_metric", "main_table", "family", "paper_labels"}, ...],
    "cells": [{"model", "class_set", "attack" ("none" = benign), "eps" (0-255 units or null),
               "n_images", "accuracy": {defense: fraction},
@@ -376,11 +377,12 @@ def defense_entry(name: str) -> dict[str, Any]:
 
 
 def write_results(run_dir: str | os.PathLike, cells: Iterable[CellResult], preset: str, paper: str,
-                  defenses: Iterable[str]) -> Path:
-    """Write `run_dir/results.json` ({"schema", "preset", "paper", "defenses", "cells"}) atomically."""
+                  defenses: Iterable[str], skipped: Mapping[str, str] | None = None) -> Path:
+    """Write `run_dir/results.json` ({"schema", "preset", "paper", "defenses", "skipped", "cells"}) atomically."""
     cells = _unique(list(cells), str(run_dir))
     doc = {"schema": SCHEMA_VERSION, "preset": preset, "paper": paper,
-           "defenses": [defense_entry(d) for d in defenses], "cells": [c.to_dict() for c in cells]}
+           "defenses": [defense_entry(d) for d in defenses], "skipped": dict(skipped or {}),
+           "cells": [c.to_dict() for c in cells]}
     return write_json_atomic(Path(run_dir) / RESULTS_FILE, doc)
 
 
@@ -411,13 +413,13 @@ def load_results(run_dir: str | os.PathLike) -> list[CellResult]:
 
 
 def load_run_info(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """{"preset", "paper", "defenses"} of a run from results.json (None for what it does not say or
-    when absent; "defenses" lists the defense entries in the run's order, from the cells when the
-    file does not list them)."""
+    """{"preset", "paper", "defenses", "skipped"} of a run from results.json (None for what it does not
+    say or when absent; "defenses" lists the defense entries in the run's order, "skipped" the
+    unreadable images left out, "<class set>/<split>/<path>" -> error)."""
     results = Path(run_dir) / RESULTS_FILE
     doc = _read_json(results) if results.is_file() else {}
     doc = doc if isinstance(doc, dict) else {}
-    return {"preset": doc.get("preset"), "paper": doc.get("paper"), "defenses": doc.get("defenses")}
+    return {key: doc.get(key) for key in ("preset", "paper", "defenses", "skipped")}
 
 
 def run_defenses(cells: Iterable[CellResult], listed: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:

@@ -126,3 +126,21 @@ def test_parallel_conversion_gives_identical_output(voc_tree, tmp_path):
 def test_missing_folders_give_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="Annotations_Part"):
         convert(tmp_path, tmp_path / "out")
+
+
+def test_summary_text_shows_splits_parts_and_skips(voc_tree, tmp_path):
+    out = tmp_path / "out"
+    (voc_tree / "Annotations_Part" / "2008_000003.mat").write_bytes(b"not a mat file")
+    convert(voc_tree, out)
+    lines = pascal_part.format_summary(convert(voc_tree, out)).splitlines()
+    assert lines[0].startswith(f"PASCAL-Part -> COCO in {out} (default labelling, ")
+    assert lines[2:] == [
+        "  train     15 images     105 annotations (unchanged, kept)",
+        "  val        2 images      14 annotations (unchanged, kept)",
+        "  test       2 images      14 annotations (unchanged, kept)",
+        "annotations per part: licenseplate 19, eyebrow 19, wheel 19, headlight 19, leg 19, hand 38",
+        "skipped: 1",
+        "  mat_unreadable (annotation file cannot be read): 1",
+        lines[-1],
+    ]
+    assert lines[-1].startswith("    2008_000003.mat: not a readable PASCAL-Part annotation")

@@ -112,3 +112,27 @@ def test_iter_batches_skips_and_logs_bad_images(tmp_path, caplog):
     assert all(x.shape[1:] == (6, 6, 3) and x.dtype == np.float32 for x, _, _ in batches)
     assert "2.jpg" in caplog.text
     assert [p.endswith("2.jpg") for b in batches for p in b[2]].count(True) == 0
+
+
+def test_decompression_bombs_and_corrupt_files_are_skipped_and_recorded(tmp_path):
+    _folder(tmp_path, ["a"], per_class=3)
+    Image.new("L", (14000, 14000)).save(tmp_path / "a" / "bomb.png")  # 196 Mpx: over PIL's bomb limit
+    (tmp_path / "a" / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(ImageLoadError, match="bomb.png.*DecompressionBombError"):
+        load_image(tmp_path / "a" / "bomb.png", 6)
+    skipped: dict[str, str] = {}
+    batches = list(iter_batches(list_image_folder(tmp_path, ["a"]), 6, 2, skipped))
+    assert sum(len(b[1]) for b in batches) == 3
+    assert sorted(skipped) == [str(tmp_path / "a" / "bomb.png"), str(tmp_path / "a" / "cut.jpg")]
+    assert "DecompressionBombError" in skipped[str(tmp_path / "a" / "bomb.png")]
+
+
+def test_check_images_rejects_what_would_give_valid_looking_verdicts():
+    from unmask.images import check_images
+
+    good = np.zeros((2, 4, 4, 3), dtype=np.float32)
+    assert check_images(good).dtype == np.float32
+    for bad, message in ((np.full((1, 4, 4, 3), np.nan, np.float32), "NaN"), (good[0], r"\[N, H, W, 3\]"),
+                         (good + 2, r"\[0, 1\]"), (good.astype(bool), "dtype")):
+        with pytest.raises(ValueError, match=message):
+            check_images(bad)

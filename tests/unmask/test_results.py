@@ -164,7 +164,7 @@ def test_load_results_from_cells_then_results_json(tmp_path):
         results.write_cell(tmp_path, cell)
     (tmp_path / "cells" / "x.fingerprint").write_text("not a cell")
     assert sorted(c.key for c in results.load_results(tmp_path)) == sorted(c.key for c in cells)
-    assert results.load_run_info(tmp_path) == {"preset": None, "paper": None, "defenses": None}
+    assert results.load_run_info(tmp_path) == {"preset": None, "paper": None, "defenses": None, "skipped": None}
     results.write_results(tmp_path, cells[:2], preset="demo", paper="demo", defenses=["none", "unmask"])
     assert results.load_results(tmp_path) == cells[:2]  # results.json wins over cells/
     info = results.load_run_info(tmp_path)

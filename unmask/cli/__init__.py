@@ -1,69 +1,70 @@
-"""The `unmask` command: one argparse tree, each module adding its own subcommands.
+"""The `unmask` command: one argparse tree, each module of this package adding one command group.
 
 A module listed in COMMAND_MODULES exposes `add_commands(subparsers)`; each parser it adds sets
-`func=handler` with `handler(args) -> int`. Modules import lazily-heavy libraries (TensorFlow)
-inside their handlers so `unmask classsets` answers instantly.
+`func=handler` with `handler(args) -> int`. The modules import heavy libraries (TensorFlow,
+matplotlib) inside their handlers, so `unmask --help` and `unmask classsets` answer instantly.
+A user's mistake (a bad name or value, a missing or unwritable file, broken YAML) ends in one line
+`unmask <command>: error: ...` and exit status 2; `--verbose` shows the traceback instead.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
-import json
 import logging
 import os
 import sys
 from typing import Sequence
 
-from unmask.parts import CLASS_SETS, UnknownNameError, check_classes, overlap_stats
+import yaml
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "unmask.cli",
-    "unmask.report_commands",
-    "unmask.run_commands",
-    "unmask.model_commands",
-    "dataset_tools.commands",
+    "unmask.cli.classsets",
+    "unmask.cli.data",
+    "unmask.cli.models",
+    "unmask.cli.run",
+    "unmask.cli.report",
 )
 
-
-def _classsets(args: argparse.Namespace) -> int:
-    """Print classes, unique parts and feature overlap for the paper's class sets or a custom one."""
-    if args.classes:
-        sets = {"custom": tuple(c.strip() for c in args.classes.split(",") if c.strip())}
-    else:
-        sets = dict(CLASS_SETS)
-    stats = {name: overlap_stats(classes) for name, classes in sets.items()}
-    if args.json:
-        rows = {
-            name: {
-                "classes": list(s.classes),
-                "unique_parts": s.unique_parts,
-                "shared_parts": s.shared_parts,
-                "overlap_percent": round(s.overlap_percent, 2),
-            }
-            for name, s in stats.items()
-        }
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'set':<8} {'unique parts':>12} {'overlap %':>10}  classes")
-    for name, s in stats.items():
-        print(f"{name:<8} {s.unique_parts:>12} {s.overlap_percent:>10.2f}  {', '.join(s.classes)}")
-    return 0
+_REMEDIES: dict[int, str] = {
+    errno.EACCES: "check its permissions or choose a writable location",
+    errno.EPERM: "check its permissions or choose a writable location",
+    errno.EROFS: "the file system is read-only; choose another location",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EEXIST: "it exists and is not a folder; choose another path",
+    errno.EISDIR: "it is a folder; give a file path",
+    errno.ENOSPC: "free some disk space or choose another location",
+    errno.ENOENT: "check the path",
+}
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """The commands that need nothing but the knowledge base."""
-    p = subparsers.add_parser("classsets", help="class sets: classes, unique parts, feature overlap")
-    p.add_argument("--classes", help="comma-separated classes of a custom set, e.g. dog,cat,bird")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=_classsets)
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces collapsed, so an error stays one line."""
+    return " ".join(text.split())
+
+
+def error_message(err: BaseException) -> str:
+    """The one-line message of a user-facing error: what went wrong, on which file, and what to do."""
+    if isinstance(err, OSError) and err.filename is not None:
+        remedy = _REMEDIES.get(err.errno or 0, "check the path")
+        return _one_line(f"{err.filename}: {err.strerror or err} ({remedy})")
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        where = "" if mark is None or mark.name.startswith("<") else f"{mark.name}, "
+        line = "" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}: "
+        return _one_line(f"invalid YAML ({where}{line}{err.problem or err.context}); fix the YAML syntax")
+    if isinstance(err, yaml.YAMLError):
+        return _one_line(f"invalid YAML ({err}); fix the YAML syntax")
+    return _one_line(str(err))
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The full `unmask` parser, each command group added by its module."""
     parser = argparse.ArgumentParser(
         prog="unmask",
         description="UnMask: detect and defend against adversarial images by part-based feature alignment.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module_name in COMMAND_MODULES:
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `unmask` command; returns its exit status (2 for a user's mistake)."""
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
@@ -81,12 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (UnknownNameError, FileNotFoundError, ValueError) as err:
+    except (ValueError, OSError, yaml.YAMLError) as err:
         if args.verbose:
             raise
-        print(f"unmask {args.command}: error: {err}", file=sys.stderr)
+        print(f"unmask {args.command}: error: {error_message(err)}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,25 +9,9 @@ from pathlib import Path
 
 from unmask.parts import CLASS_SETS
 
-SHOWN_ITEMS = 5
-
-
-def _print_skipped(skipped: dict) -> None:
-    """Skip reasons with counts and the first few names (the summary JSON lists them all)."""
-    total = sum(entry["count"] for entry in skipped.values())
-    print(f"skipped: {total}")
-    for reason, entry in skipped.items():
-        if not entry["count"]:
-            continue
-        why = f" ({entry['why']})" if "why" in entry else ""
-        print(f"  {reason}{why}: {entry['count']}")
-        for item in entry["items"][:SHOWN_ITEMS]:
-            print(f"    {item}")
-        if entry["count"] > SHOWN_ITEMS:
-            print(f"    ... {entry['count'] - SHOWN_ITEMS} more")
-
 
 def _synth(args: argparse.Namespace) -> int:
+    """Handler of `unmask data synth`."""
     from dataset_tools.synthetic import generate
 
     start = time.perf_counter()
@@ -44,57 +28,30 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _pascal_part(args: argparse.Namespace) -> int:
-    from dataset_tools.pascal_part import convert
+    """Handler of `unmask data pascal-part`."""
+    from dataset_tools.pascal_part import convert, format_summary
 
-    print_pascal_part_summary(convert(args.voc_root, args.out, legacy=args.legacy, seed=args.seed,
-                                      annotations=args.annotations, workers=args.workers))
+    print(format_summary(convert(args.voc_root, args.out, legacy=args.legacy, seed=args.seed,
+                                 annotations=args.annotations, workers=args.workers)))
     return 0
-
-
-def print_pascal_part_summary(summary: dict) -> None:
-    """The conversion summary: splits, annotations per part, dropped raw parts, skipped files."""
-    print(f"PASCAL-Part -> COCO in {summary['out']} ({'legacy' if summary['legacy'] else 'default'} labelling, "
-          f"{summary['elapsed_s']:.1f} s)")
-    print(f"annotation files: {summary['mat_files']} ({summary['split_rule']})")
-    for split, counts in summary["splits"].items():
-        reused = " (unchanged, kept)" if split in summary["reused_splits"] else ""
-        print(f"  {split:<5} {counts['images']:>6} images {counts['annotations']:>7} annotations{reused}")
-    print("annotations per part: " + ", ".join(f"{p} {n}" for p, n in summary["annotations_per_part"].items() if n))
-    if summary["dropped_raw_parts"]:
-        print("raw parts dropped by the rules: " + ", ".join(f"{p} {n}" for p, n in summary["dropped_raw_parts"].items()))
-    _print_skipped(summary["skipped"])
 
 
 def _classsets(args: argparse.Namespace) -> int:
-    from dataset_tools.voc import build_class_sets
+    """Handler of `unmask data classsets`."""
+    from dataset_tools.voc import build_class_sets, format_summary
 
-    print_classsets_summary(build_class_sets(
+    print(format_summary(build_class_sets(
         args.voc_root, args.out, class_sets=tuple(args.sets), imagenet=args.imagenet, flickr=args.flickr,
         imagenet_role=args.imagenet_role, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, max_per_class=args.max_per_class, single_object=args.single_object,
-        dedup_threshold=args.dedup_threshold))
+        dedup_threshold=args.dedup_threshold)))
     return 0
 
 
-def print_classsets_summary(summary: dict) -> None:
-    """The class-set summary: counts per set, split and class, de-duplication, skipped files."""
-    print(f"class-set folders in {summary['out']} (test split from {summary['test_source']}, {summary['elapsed_s']:.1f} s)")
-    print("VOC single-class images: " + ", ".join(f"{c} {n}" for c, n in summary["voc_single_class_images"].items()))
-    for name, splits in summary["counts"].items():
-        print(f"  {name}: " + "; ".join(f"{split} " + " ".join(f"{c}={n}" for c, n in per.items()) for split, per in splits.items()))
-    print(f"files placed now: {summary['files_placed']}, stale files removed: {summary['stale_files_removed']}")
-    for source, folders in summary["ignored_folders"].items():
-        if folders:
-            print(f"{source}: folders outside the class sets ignored: {', '.join(folders)}")
-    print(f"near-duplicate test images dropped: {len(summary['dedup_dropped'])}")
-    for entry in summary["dedup_dropped"][:SHOWN_ITEMS]:
-        print(f"    {entry['file']} ~ {entry['duplicate_of']} (distance {entry['distance']})")
-    _print_skipped(summary["skipped"])
-
-
 def _dedup(args: argparse.Namespace) -> int:
-    from dataset_tools.fileio import write_json_atomic
+    """Handler of `unmask data dedup`."""
     from dataset_tools.folders import IMAGE_SUFFIXES, dedup
+    from unmask.fileio import write_json_atomic
 
     def images(root: Path) -> list[Path]:
         if not root.is_dir():
@@ -109,7 +66,7 @@ def _dedup(args: argparse.Namespace) -> int:
     for entry in dropped:
         print(f"  {entry['file']} ~ {entry['duplicate_of']} (distance {entry['distance']}, {entry['why']})")
     if args.report:
-        write_json_atomic(args.report, {"kept": [str(p) for p in kept], "dropped": dropped}, indent=1)
+        write_json_atomic(args.report, {"kept": [str(p) for p in kept], "dropped": dropped})
     if args.delete:
         for entry in dropped:
             Path(entry["file"]).unlink()

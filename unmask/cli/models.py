@@ -1,25 +1,23 @@
 """`unmask train-m` and `unmask attack`: train model M and write adversarial examples for the evaluator.
 
 TensorFlow-backed modules are imported inside the handlers, so the rest of the CLI starts instantly;
-bad architecture or preset names are reported by the modules that own the lists.
+the help lists names from the registry, and bad names are reported by the modules that own the lists.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
-import numpy as np
-
-from unmask.attack_specs import ATTACK_NAMES, PRESETS, AttackSpec, parse_spec, preset_spec
-from unmask.images import iter_batches, list_image_folder
+from unmask.attack_specs import PRESETS
 from unmask.parts import class_set
+from unmask.registry import ARCHS, ATTACKS, PAPERS
 
-ARCH_HELP = "vgg16, resnet50, resnet101, densenet121 or small_cnn (CPU demo)"
+DEFAULT_TRAIN_PRESET = "bigdata2020"
 
 
 def _eps_list(text: str) -> list[float]:
+    """argparse type of --eps-search: positive comma-separated numbers."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -36,6 +34,7 @@ def _class_names(data: Path, name: str | None) -> tuple[str, ...]:
 
 def train_m(args: argparse.Namespace) -> int:
     """Handler of `unmask train-m`."""
+    from unmask.fileio import write_text_atomic
     from unmask.training import TRAIN_PRESETS, eps_search, format_eps_table, train_classifier
 
     if args.preset not in TRAIN_PRESETS:
@@ -53,7 +52,7 @@ def train_m(args: argparse.Namespace) -> int:
         rows = eps_search(train_dir, val_dir, classes, args.arch, out_dir, args.eps_search,
                           eval_eps=args.eval_eps, attack_preset=args.attack_preset, **common)
         table = format_eps_table(rows)
-        (out_dir / "eps_search.md").write_text(table + "\n")
+        write_text_atomic(out_dir / "eps_search.md", table + "\n")
         print(table)
         return 0
     eps = args.adv_eps if args.adversarial else None
@@ -67,18 +66,15 @@ def train_m(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """np.savez_compressed to a temporary file, then rename: no half-written results."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-    os.replace(tmp, path)
-
-
 def attack_command(args: argparse.Namespace) -> int:
     """Handler of `unmask attack`."""
-    name, eps = parse_spec(args.spec)
+    import numpy as np
+
+    from unmask.attack_specs import AttackSpec, parse_spec, preset_spec
+    from unmask.fileio import write_npz_atomic
+    from unmask.images import iter_batches, list_image_folder
+
+    name, eps = parse_spec(args.spec)  # a bad spec fails here, before TensorFlow loads
     spec = preset_spec(args.preset, name, eps) if args.preset else AttackSpec(name, eps)
     from unmask.attacks import attack
     from unmask.classifiers import load_classifier
@@ -87,16 +83,17 @@ def attack_command(args: argparse.Namespace) -> int:
     items = list_image_folder(args.data, info.class_names)[: args.limit]
     batches = list(iter_batches(items, info.image_size, 256))
     if not batches:
-        raise SystemExit(f"no readable images under {args.data}")
+        raise ValueError(f"no readable images under {args.data}")
     images = np.concatenate([b[0] for b in batches])
     labels = np.concatenate([b[1] for b in batches])
     paths = [p for b in batches for p in b[2]]
     result = attack(model, images, labels, spec, batch_size=args.batch_size, seed=args.seed)
     meta = {"spec": result.spec.to_dict(), "preset": args.preset, "seed": args.seed, "model": str(args.model),
             "class_names": list(info.class_names), "data": str(args.data)}
-    write_npz_atomic(Path(args.out), images_adv=result.images_adv, labels=labels,
-                     predictions_clean=result.predictions_clean, predictions_adv=result.predictions_adv,
-                     success=result.success, paths=np.asarray(paths), meta=np.asarray(json.dumps(meta)))
+    write_npz_atomic(Path(args.out), {
+        "images_adv": result.images_adv, "labels": labels, "predictions_clean": result.predictions_clean,
+        "predictions_adv": result.predictions_adv, "success": result.success, "paths": np.asarray(paths),
+        "meta": np.asarray(json.dumps(meta))})
     clean = np.mean(result.predictions_clean == labels)
     print(f"{spec.label()} on {len(labels)} images: clean accuracy {clean:.4f}, "
           f"adversarial accuracy {np.mean(result.predictions_adv == labels):.4f}, "
@@ -104,13 +101,15 @@ def attack_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(subparsers) -> None:
-    """Register `train-m` and `attack` on the `unmask` command."""
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `unmask train-m` and `unmask attack`."""
+    papers = ", ".join(name for name, info in PAPERS.items() if info.published)
     train = subparsers.add_parser("train-m", help="train classifier M on <data>/{train,val}/<class>/ folders")
     train.add_argument("--data", required=True, help="class-set folder with train/ (and optionally val/) inside")
-    train.add_argument("--arch", required=True, help=ARCH_HELP)
+    train.add_argument("--arch", required=True, help=f"architecture: {', '.join(ARCHS)}")
     train.add_argument("--class-set", help="class set name (default: the data folder's name), e.g. CS3a")
-    train.add_argument("--preset", default="bigdata2020", help="bigdata2020 (default) or kdd2019 (frozen ImageNet base)")
+    train.add_argument("--preset", default=DEFAULT_TRAIN_PRESET,
+                       help=f"the paper whose training recipe to follow: {papers} (default {DEFAULT_TRAIN_PRESET})")
     train.add_argument("--weights", help="imagenet, none or a notop weights file (default: the preset's; none for small_cnn)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--image-size", type=int)
@@ -128,7 +127,7 @@ def add_commands(subparsers) -> None:
     att = subparsers.add_parser("attack", help="attack M on an image folder and save the adversarial images (.npz)")
     att.add_argument("--model", required=True, help="a .keras model saved by train-m")
     att.add_argument("--data", required=True, help="<data>/<class>/*.jpg folder, classes as the model's")
-    att.add_argument("--spec", required=True, help=f"NAME:EPS (0-255 units); names: {', '.join(ATTACK_NAMES)}")
+    att.add_argument("--spec", required=True, help=f"NAME:EPS (0-255 units); names: {', '.join(ATTACKS)}")
     att.add_argument("--preset", choices=sorted(PRESETS), help="take steps and step size from a paper preset")
     att.add_argument("--out", required=True, help="output .npz")
     att.add_argument("--batch-size", type=int, default=32)

@@ -1,10 +1,10 @@
-"""`unmask report RUN_DIR [--compare-paper] [--paper kdd2019|bigdata2020] [--out DIR]`."""
+"""`unmask report RUN_DIR [--compare-paper] [--paper PAPER] [--out DIR]`: the paper tables and figures of a run."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from unmask.paper_numbers import PAPERS
+from unmask.registry import PAPERS
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -25,12 +25,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """The `report` command."""
+    """Add `unmask report`."""
+    published = [name for name, info in PAPERS.items() if info.published]
     p = subparsers.add_parser("report", help="paper tables (Markdown, CSV, LaTeX) and figures (PNG, PDF) of a run")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory holding results.json or cells/")
     p.add_argument("--compare-paper", action="store_true",
                    help="put the published number and the difference (ours - paper) beside each of ours")
-    p.add_argument("--paper", choices=PAPERS,
+    p.add_argument("--paper", choices=published,
                    help="paper to compare with (implies --compare-paper; default: the run's paper, else each "
                         "table's own layout paper)")
     p.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/report)")

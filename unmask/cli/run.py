@@ -1,14 +1,17 @@
-"""`unmask run`, `unmask evaluate` and `unmask train-k`: the commands that drive whole experiments."""
+"""`unmask run`, `unmask evaluate` and `unmask train-k`: the commands that drive whole experiments.
+
+`unmask run PRESET --plan` lists every job the run would do without doing any (`--json` for a
+machine-readable list), so a long run can be checked before it starts.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
-import yaml
-
 
 def _summary(run_dir: Path) -> None:
+    """Print a finished run's stage times, evaluation counts and report files from its run.json."""
     manifest = json.loads((run_dir / "run.json").read_text())
     print(f"\nrun folder: {run_dir}")
     for stage, seconds in manifest["timings_s"].items():
@@ -24,24 +27,49 @@ def _summary(run_dir: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from unmask.pipeline import run
+    """Handler of `unmask run`: the preset's stages (or --stages), or with --plan only their job list."""
     from unmask.presets import STAGES, load_preset
 
+    if args.json and not args.plan:
+        raise ValueError("--json goes with --plan")
     preset = load_preset(args.preset)
     stages = tuple(s.strip() for s in args.stages.split(",")) if args.stages else None
     unknown = [s for s in stages or () if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; valid: {', '.join(STAGES)}")
+    if args.plan:
+        from unmask.plan import describe_jobs, format_jobs
+
+        jobs = describe_jobs(preset, stages)
+        print(json.dumps(jobs, indent=1) if args.json else format_jobs(jobs))
+        return 0
+    from unmask.pipeline import run
+
     _summary(run(preset, stages))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    args.stages = "evaluate,report"
+    """Handler of `unmask evaluate`: `run` with the evaluate and report stages."""
+    args.stages, args.plan, args.json = "evaluate,report", False, False
     return _run(args)
 
 
+def _yaml_value(item: str) -> tuple[str, object]:
+    """KEY and the YAML value of one `--set KEY=VALUE`."""
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        raise ValueError(f"--set {item!r}: the value is not valid YAML ({' '.join(str(err).split())})") from err
+
+
 def _train_k(args: argparse.Namespace) -> int:
+    """Handler of `unmask train-k`."""
     from unmask.part_model import PAPER_SCHEDULE, train_part_extractor
 
     schedule = PAPER_SCHEDULE
@@ -50,12 +78,7 @@ def _train_k(args: argparse.Namespace) -> int:
         for item in args.schedule.split(","):
             layers, epochs, *factor = item.split(":")
             schedule.append({"layers": layers, "epochs": int(epochs), "lr_factor": float(factor[0]) if factor else 1.0})
-    overrides = {}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+    overrides = dict(_yaml_value(item) for item in args.set or [])
     path = train_part_extractor(
         Path(args.coco),
         Path(args.out),
@@ -69,10 +92,13 @@ def _train_k(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `unmask run`, `unmask evaluate` and `unmask train-k`."""
     p = subparsers.add_parser("run", help="run a preset end to end: data, K, M, attacks, evaluation, report")
     p.add_argument("preset", help="preset YAML, e.g. experiments/demo.yaml")
     p.add_argument("--stages", help="comma-separated subset of data,k,m,eps_search,evaluate,report "
                    "(default: the preset's stages)")
+    p.add_argument("--plan", action="store_true", help="print every job the run would do, and do none of them")
+    p.add_argument("--json", action="store_true", help="with --plan: print the jobs as JSON")
     p.set_defaults(func=_run)
 
     p = subparsers.add_parser("evaluate", help="evaluate a preset whose data, K and M exist, then write the report")

@@ -122,6 +122,8 @@ class Grid:
         self.run_dir = preset.output
         self.extractor = CountingExtractor(extractor_factory or self._default_extractor)
         self.stats = {"cells_computed": 0, "cells_reused": 0, "attacked_batches": 0, "images_attacked": 0}
+        self.skipped: dict[str, str] = {}
+        """Unreadable images left out, "<class set>/<split>/<path>" -> error (results.json counts them)."""
         self._k_identity: list | None = None
         self._benign_cache: BenignPartCache | None = None
 
@@ -185,17 +187,24 @@ class Grid:
         heldout_items = _limit(list_image_folder(root / "val", classes), ev.max_heldout_images, self.preset.seed)
         needs_parts = any(d.needs_parts for d in defenses)
         detectors = [d for d in defenses if d.detects]
-        if needs_parts:  # K on the test images first: their part sets are shared by every cell
-            for x, _, paths in iter_batches(test_items, size, ev.batch_size):
+        skipped: dict[str, dict[str, str]] = {"test": {}, "heldout": {}}
+        # K on the test images first (their part sets are shared by every cell); unreadable images
+        # are found here, counted, and left out of every later pass.
+        for x, _, paths in iter_batches(test_items, size, ev.batch_size, skipped["test"]):
+            if needs_parts:
                 self._parts(x, paths, size)
+        test_items = [item for item in test_items if str(item[0]) not in skipped["test"]]
         heldout = Tally()
         if detectors:
             detector_variants = {name: v for name, v in variants.items() if any(d.model == name for d in detectors)}
-            for x, y, paths in iter_batches(heldout_items, size, ev.batch_size):
+            for x, y, paths in iter_batches(heldout_items, size, ev.batch_size, skipped["heldout"]):
                 parts = self._parts(x, paths, size) if needs_parts else None
                 heldout.add(y, self._observations(detector_variants, x, y, parts, classes), detectors, answer=False)
+            heldout_items = [item for item in heldout_items if str(item[0]) not in skipped["heldout"]]
         for defense in detectors:
             defense.calibrate(heldout.score_array(defense.name))
+        for split, errors in skipped.items():
+            self.skipped.update({f"{class_set}/{split}/{path}": error for path, error in errors.items()})
         benign = Tally()
         for x, y, paths in iter_batches(test_items, size, ev.batch_size):
             parts = self._parts(x, paths, size) if needs_parts else None
@@ -294,7 +303,9 @@ class Grid:
                     cells.append(cell)
                     progress(f"{model_spec.name} {class_set} {entry.name} eps={entry.eps}: " + _cell_line(cell))
                 log.info("%s %s done in %.1f s", model_spec.name, class_set, time.time() - started)
-        write_results(self.run_dir, cells, self.preset.name, self.preset.paper, self.preset.defenses)
+        if self.skipped:
+            log.warning("%d unreadable images were left out (listed in results.json under 'skipped')", len(self.skipped))
+        write_results(self.run_dir, cells, self.preset.name, self.preset.paper, self.preset.defenses, self.skipped)
         return cells
 
 

@@ -73,6 +73,9 @@ def summary_lines(run_dir: Path, info: dict[str, Any], cells: list[CellResult],
     class_sets = ", ".join(dict.fromkeys(s for _, s in rows))
     attacks = ", ".join(attack_label(a, e) for a, e in attack_keys(cells)) or "none"
     named = "; ".join(f"{d['short']} = {d['display']}" for d in defenses)
+    skipped = info.get("skipped") or {}
+    skip_line = [f"Unreadable images left out: {len(skipped)} (each named with its error in results.json, "
+                 "'skipped').", ""] if skipped else []
     return [
         f"# UnMask report: {run_dir.resolve().name}", "",
         f"Preset: {info['preset'] or 'n/a'} · paper: {info['paper'] or 'n/a'} · {len(cells)} cells · "
@@ -82,4 +85,5 @@ def summary_lines(run_dir: Path, info: dict[str, Any], cells: list[CellResult],
         "numbers were scored, its threshold mode (Algorithm 1) is in the UnMask-modes table. Detection: the images "
         "whose attack succeeded plus their benign versions (contamination 0.5), adversarial = positive; UnMask's "
         "score is 1 - Jaccard(found parts, expected parts).", "",
+        *skip_line,
     ]
