@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from unmask.evaluation import Grid, model_checkpoint
+from unmask.plan import (
+    class_set_options, classifier_options, convert_options, eps_search_options, part_extractor_options, synthetic_options,
+)
 from unmask.presets import Preset
 from unmask.results import write_json_atomic
 
@@ -51,7 +54,7 @@ def prepare_data(preset: Preset) -> dict[str, str]:
     data = preset.data
     if data.synthetic is not None:
         log.info("generating the synthetic dataset in %s (a minute or two the first time)", data.root)
-        synthetic.generate(data.root, **data.synthetic)
+        synthetic.generate(**synthetic_options(preset))
     voc_root = data.root / "VOC2010"
     needed = [voc_root / "JPEGImages", voc_root / "Annotations_Part", voc_root / "Annotations"]
     missing = [str(p) for p in needed if not p.is_dir()]
@@ -60,16 +63,12 @@ def prepare_data(preset: Preset) -> dict[str, str]:
             "raw data missing: " + ", ".join(missing) + ". Put VOC2010's JPEGImages/ and Annotations/ and "
             "PASCAL-Part's Annotations_Part/ under " + str(voc_root) + " (see README, 'Real data')."
         )
-    print(pascal_part.format_summary(pascal_part.convert(voc_root, data.parts_dir, legacy=data.legacy_parts, seed=100)))
-    extra = {
-        name: data.root / name for name, wanted in (("imagenet", data.imagenet), ("flickr", data.flickr)) if wanted
-    }
-    for folder in extra.values():
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder} not found: the preset asks for it (data.{folder.name})")
-    print(voc.format_summary(voc.build_class_sets(
-        voc_root, data.classsets_dir, class_sets=preset.class_sets, imagenet_role=data.imagenet or "train", **extra
-    )))
+    print(pascal_part.format_summary(pascal_part.convert(**convert_options(preset))))
+    options = class_set_options(preset)
+    for name in ("imagenet", "flickr"):
+        if options[name] is not None and not options[name].is_dir():
+            raise FileNotFoundError(f"{options[name]} not found: the preset asks for it (data.{name})")
+    print(voc.format_summary(voc.build_class_sets(**options)))
     return {"parts": str(data.parts_dir), "classsets": str(data.classsets_dir)}
 
 
@@ -83,52 +82,23 @@ def prepare_part_extractor(preset: Preset) -> str:
             f"part extractor checkpoint {spec.checkpoint} not found and the preset has no part_extractor.train "
             "section: download UnMask's mask_rcnn_parts_0040.h5 to that path, or add a training schedule"
         )
-    from unmask.part_model import PAPER_SCHEDULE, train_part_extractor
+    from unmask.part_model import train_part_extractor
 
-    options = dict(spec.train)
-    init = options.pop("init_weights", None)
-    train_part_extractor(
-        preset.data.parts_dir,
-        spec.checkpoint,
-        kind=spec.config,
-        overrides={**spec.config_overrides, **options.pop("config", {})},
-        schedule=options.pop("schedule", PAPER_SCHEDULE),
-        init_weights=Path(init) if init else None,
-        flip=float(options.pop("flip", 0.5)),
-    )
+    train_part_extractor(**part_extractor_options(preset))
     return str(spec.checkpoint)
 
 
 def prepare_models(preset: Preset) -> dict[str, str]:
     """Every M (and adversarially trained M) of the preset, trained when missing."""
-    from unmask.parts import class_set as lookup_class_set
     from unmask.training import train_classifier
 
     paths = {}
     for model in preset.models:
         for cs in preset.class_sets:
-            root = preset.data.classsets_dir / cs
-            variants = [(False, None)]
-            if model.adversarial_training:
-                variants.append((True, float(model.adversarial_training.get("eps", 4))))
-            for adversarial, eps in variants:
+            for adversarial in (False, True) if model.adversarial_training else (False,):
                 path = model_checkpoint(preset, model, cs, adversarial)
                 if model.checkpoints is None:
-                    options = dict(model.train)
-                    if adversarial:
-                        options.update(model.adversarial_training.get("train", {}))
-                    train_classifier(
-                        root / "train",
-                        root / "val",
-                        lookup_class_set(cs),
-                        model.arch,
-                        path,
-                        image_size=model.image_size,
-                        weights=model.weights,
-                        adversarial_eps=eps,
-                        seed=preset.seed,
-                        **options,
-                    )
+                    train_classifier(**classifier_options(preset, model, cs, adversarial))
                 elif not path.is_file():
                     raise FileNotFoundError(f"model checkpoint {path} not found (models[{model.name}].checkpoints)")
                 paths[f"{model.name}/{cs}{'_at' if adversarial else ''}"] = str(path)
@@ -137,21 +107,14 @@ def prepare_models(preset: Preset) -> dict[str, str]:
 
 def eps_search(preset: Preset) -> dict[str, str]:
     """The AT line search (BigData: eps 4 chosen among 1, 2, 4, 6, 8, 16): one table per model x class set."""
-    from unmask.parts import class_set as lookup_class_set
     from unmask.training import eps_search as search
 
-    settings = dict(preset.eps_search or {})
     out = {}
     for model in preset.models:
         for cs in preset.class_sets:
-            root = preset.data.classsets_dir / cs
-            folder = preset.output / "eps_search" / model.name / cs
-            rows = search(
-                root / "train", root / "val", lookup_class_set(cs), model.arch, folder,
-                eps_values=tuple(float(e) for e in settings.get("eps", (1, 2, 4, 6, 8, 16))),
-                eval_eps=float(settings.get("eval_eps", 8)), attack_preset=preset.attack_preset,
-                image_size=model.image_size, weights=model.weights, seed=preset.seed, **model.train,
-            )
+            options = eps_search_options(preset, model, cs)
+            rows = search(**options)
+            folder = options["out_dir"]
             write_json_atomic(folder / "eps_search.json", rows)
             best = max(rows, key=lambda r: r["score"])
             print(f"\nAT eps search, {model.name} {cs} (score = mean of benign and adversarial val accuracy):")

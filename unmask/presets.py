@@ -1,116 +1,331 @@
 """Experiment presets: one YAML file describes data, K, the models M, class sets, attacks, evaluation.
 
-Loading validates every name (model architecture, class set, attack) before any work starts, so a
-typo costs a second, not an hour. Relative paths are resolved against the current directory.
-Keys and their defaults are documented in experiments/README.md.
+Every section is a frozen dataclass, and ONE generic loader (``load_section``) builds them by walking
+their fields and type hints: an unknown key, a wrong type, a value out of range or a missing required
+key fails at load, before any work and without TensorFlow, with the file, the key path
+(``models[0].train.epcohs``) and the valid keys or values. Defaults live in the dataclasses; a field
+whose default is None "(the function's default)" leaves the value to the function that uses it, whose
+signature is then the one source. ``key_table()`` renders every key for experiments/README.md.
+Relative paths are resolved against the current directory.
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import math
+import types
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Callable, Literal, Mapping, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from unmask.attack_specs import ATTACK_NAMES, PRESETS as ATTACK_PRESETS, preset_spec
-from unmask.parts import canonical_class_set_name
-from unmask.results import MODEL_NAMES
+from unmask import registry
+from unmask.attack_specs import PRESETS as ATTACK_PRESETS, preset_spec
+from unmask.parts import CLASSES, canonical_class_set_name
 
-MODEL_ARCHS: tuple[str, ...] = tuple(MODEL_NAMES)
-"""The architectures unmask.classifiers builds, in the papers' row order (a test checks the builders)."""
-PAPERS: tuple[str, ...] = ("kdd2019", "bigdata2020", "demo")
 STAGES: tuple[str, ...] = ("data", "k", "m", "eps_search", "evaluate", "report")
 DEFAULT_STAGES: tuple[str, ...] = ("data", "k", "m", "evaluate", "report")
 
 
 class PresetError(ValueError):
-    """A preset that cannot run: the message names the key and the valid choices."""
+    """A preset that cannot run: names the file, the key path and what is wrong (valid keys or values)."""
+
+    def __init__(self, problem: str, path: str = "", source: str = ""):
+        self.problem, self.path, self.source = problem, path, source
+        where = ": ".join(p for p in (source, path) if p)
+        super().__init__(f"preset {where}: {problem}" if where else f"preset: {problem}")
+
+    def within(self, prefix: str = "", source: str = "") -> PresetError:
+        """The same error seen from an enclosing section (key path prefixed) or file."""
+        path = _join(prefix, self.path) if prefix else self.path
+        return type(self)(self.problem, path, source or self.source)
+
+
+class _WrongType(PresetError):
+    """The value has the wrong shape (as opposed to the right shape with a bad value)."""
 
 
 @dataclass(frozen=True)
+class Check:
+    """A constraint in ``Annotated[T, Check(...)]``: ``test`` returns the value (maybe normalised) or raises ValueError."""
+
+    describe: str
+    test: Callable[[Any], Any]
+
+
+def _at_least(low: float, inclusive: bool = True) -> Check:
+    sign = ">=" if inclusive else ">"
+
+    def test(value: float) -> float:
+        if value < low or (value == low and not inclusive):
+            raise ValueError(f"must be {sign} {low:g}, got {value!r}")
+        return value
+
+    return Check(f"{sign} {low:g}", test)
+
+
+def _within(low: float, high: float) -> Check:
+    def test(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be in [{low:g}, {high:g}], got {value!r}")
+        return value
+
+    return Check(f"in [{low:g}, {high:g}]", test)
+
+
+def _one_of(table: Mapping[str, Any] | tuple[str, ...], source: str) -> Check:
+    """A name of ``table``, read when checked (so entries registered at run time count)."""
+
+    def test(value: str) -> str:
+        if value not in table:
+            raise ValueError(f"unknown name {value!r}; valid: {', '.join(table)}")
+        return value
+
+    return Check(f"naming an entry of {source}", test)
+
+
+def _class_name(value: str) -> str:
+    if value not in CLASSES:
+        raise ValueError(f"unknown class {value!r}; valid: {', '.join(CLASSES)}")
+    return value
+
+
+PositiveInt = Annotated[int, _at_least(1)]
+Count = Annotated[int, _at_least(0)]
+Fraction = Annotated[float, _within(0.0, 1.0)]
+Positive = Annotated[float, _at_least(0.0, inclusive=False)]
+Eps = Annotated[float, _at_least(0.0, inclusive=False)]
+"""An attack budget in 0-255 pixel units (Linf 8, L2 300)."""
+ClassName = Annotated[str, Check("naming a class of unmask.parts.CLASSES", _class_name)]
+ClassSetName = Annotated[str, Check("naming a class set of unmask.parts (CS3a, ... or an alias cs3-1, ...)", canonical_class_set_name)]
+ArchName = Annotated[str, _one_of(registry.ARCHS, "unmask.registry.ARCHS")]
+AttackName = Annotated[str, _one_of(registry.ATTACKS, "unmask.registry.ATTACKS")]
+DefenseName = Annotated[str, _one_of(registry.DEFENSES, "unmask.registry.DEFENSES")]
+PaperName = Annotated[str, _one_of(registry.PAPERS, "unmask.registry.PAPERS")]
+AttackPresetName = Annotated[str, _one_of(ATTACK_PRESETS, "unmask.attack_specs.PRESETS")]
+StageName = Annotated[str, _one_of(STAGES, "unmask.presets.STAGES")]
+
+
+def key(doc: str, default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, yaml_key: str = "",
+        read: tuple[Any, Callable[[Any], Any]] | None = None) -> Any:
+    """A preset field: its README text, default, the YAML key when it differs from the attribute name, and
+    ``read``: (the type the YAML value is read as, the function making the attribute from it)."""
+    metadata = {"doc": doc, "yaml": yaml_key, "read": read}
+    return field(default=default, default_factory=factory, metadata=metadata)
+
+
+# ----------------------------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntheticSpec:
+    """Options of dataset_tools.synthetic.generate; each none: generate's own default."""
+
+    n_images: PositiveInt | None = key("VOC-style scenes (PASCAL-Part + VOC annotations)", None)
+    size: PositiveInt | None = key("image side in pixels", None)
+    seed: int | None = key("generator seed (every image has its own stream)", None)
+    imagenet_per_class: Count | None = key("single-object ImageNet-style images per class", None)
+    flickr_per_class: Count | None = key("single-object Flickr-style test images per class", None)
+    classes: tuple[ClassName, ...] | None = key("classes drawn (default: every class of the four class sets)", None)
+    workers: PositiveInt | None = key("processes (the output does not depend on it)", None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class DataSpec:
     """Where the data comes from and where the converted forms go."""
 
-    root: Path
-    """Raw data root holding VOC2010/ (JPEGImages, Annotations_Part, Annotations) and optional imagenet/, flickr/."""
-    synthetic: dict[str, Any] | None
-    """When set, `unmask run` first generates the synthetic dataset into `root` with these options."""
-    parts_dir: Path
-    """COCO conversion of PASCAL-Part (train/val/test.json) for K."""
-    classsets_dir: Path
-    """Class-set image folders <set>/{train,val,test}/<class>/ for M."""
-    imagenet: str | None
-    """None, "train" (BigData: extra training images for M) or "test" (KDD: the test split)."""
-    flickr: bool
-    """BigData: the Flickr folder is the test split."""
-    legacy_parts: bool
-    """Reproduce the original conversion's headlight -> head labelling."""
+    root: Path = key("raw data root: VOC2010/{JPEGImages,Annotations,Annotations_Part}, optional imagenet/, flickr/")
+    synthetic: SyntheticSpec | None = key("generate the synthetic dataset into root first (options of `unmask data synth`)", None)
+    imagenet: Literal["train", "test"] | None = key(
+        "none, train (extra training images for M) or test (KDD: ImageNet is the test split)", None)
+    flickr: bool = key("BigData: Flickr images are the test split, de-duplicated against train/val", False)
+    legacy_parts: bool = key("PASCAL-Part conversion with the original's headlight -> head labelling", False)
+    parts_dir: Path | None = key("COCO json splits for K (none: <root>/converted/parts)", None)
+    classsets_dir: Path | None = key("class-set folders <set>/{train,val,test}/<class>/ for M (none: <root>/converted/classsets)", None)
+
+    def __post_init__(self) -> None:
+        if self.imagenet == "test" and self.flickr:
+            raise PresetError("the test split comes from either ImageNet (imagenet: test) or Flickr (flickr: true), not both")
+        converted = self.root / "converted"
+        object.__setattr__(self, "parts_dir", self.parts_dir or converted / "parts")
+        object.__setattr__(self, "classsets_dir", self.classsets_dir or converted / "classsets")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class KStage:
+    """One stage of K's training schedule."""
+
+    layers: str = key("layers trained: heads, 3+, 4+, 5+, all (Matterport's presets) or a layer-name regex")
+    epochs: PositiveInt = key("epoch this stage ends at (Matterport counts epochs across stages)")
+    lr_factor: Positive | None = key("LEARNING_RATE multiplier (none: train_part_extractor's default, 1)", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KTrainSpec:
+    """Options of unmask.part_model.train_part_extractor; each none: its own default."""
+
+    schedule: tuple[KStage, ...] | None = key("the stages (none: unmask.part_model.PAPER_SCHEDULE)", None)
+    init_weights: Path | None = key("initial weights, e.g. Matterport's mask_rcnn_coco.h5 (class-specific heads excluded)", None)
+    flip: Fraction | None = key("probability of a horizontal flip per training image", None)
+    config: dict[str, Any] = key("Mask R-CNN config overrides for training only (over config_overrides)", factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExtractorSpec:
     """Model K: a checkpoint to load, or how to train one."""
 
-    checkpoint: Path
-    config: str
-    """'small' (CPU) or 'matterport' (the published architecture)."""
-    config_overrides: dict[str, Any]
-    train: dict[str, Any] | None
-    """None: the checkpoint must exist. Otherwise: schedule and options for `unmask.part_model.train`."""
-    batch_size: int
-    detection_min_confidence: float
+    checkpoint: Path = key("K's weights (.h5); trained there when missing and `train` is given")
+    config: Literal["small", "matterport"] = key("small (CPU) or matterport (the published architecture)", "matterport")
+    config_overrides: dict[str, Any] = key("any mrcnn Config attribute (free-form)", factory=dict)
+    train: KTrainSpec | None = key("how to train K (none: the checkpoint must exist)", None)
+    batch_size: PositiveInt = key("images per detect call", 1)
+    detection_min_confidence: Fraction = key("the papers' 0: every kept detection is a found part", 0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class TrainSpec:
+    """Options of unmask.training.train_classifier; each none: its default (the training preset's value in
+    unmask.training.TRAIN_PRESETS)."""
+
+    preset: Literal["bigdata2020", "kdd2019"] | None = key(
+        "training preset: bigdata2020 (whole network) or kdd2019 (frozen ImageNet base); none: bigdata2020", None)
+    epochs: PositiveInt | None = key("epochs (the best validation epoch is kept)", None)
+    batch_size: PositiveInt | None = key("images per SGD step", None)
+    learning_rate: Positive | None = key("SGD learning rate", None)
+    progress: bool | None = key("show a progress bar per epoch", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdversarialTrainingSpec:
+    """The adversarially trained twin of M (PGD-Linf adversarial training, Madry et al.)."""
+
+    eps: Eps = key("training budget, 0-255 units (BigData: 4)")
+    train: TrainSpec = key("changes to the model's train recipe for this twin", factory=TrainSpec)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     """One classifier M (trained per class set) and its optional adversarially trained twin."""
 
-    name: str
-    arch: str
-    image_size: int
-    weights: str | None
-    train: dict[str, Any]
-    adversarial_training: dict[str, Any] | None
-    checkpoints: Path | None
-    """Folder of existing checkpoints <set>.keras / <set>_at.keras; None: trained into the run folder."""
+    arch: ArchName = key("architecture")
+    name: str | None = key("model name in the results (none: arch); unique", None)
+    image_size: PositiveInt = key("input side in pixels", 150)
+    weights: str | None = key("imagenet, a weights file for the base, or none (from scratch)", "imagenet")
+    train: TrainSpec = key("training recipe", factory=TrainSpec)
+    adversarial_training: AdversarialTrainingSpec | None = key("train an adversarially trained twin too (none: no AT)", None)
+    checkpoints: Path | None = key("folder of existing <set>.keras / <set>_at.keras (none: trained into <output>/models/<name>)", None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name or self.arch)
+
+    def adversarial_train(self) -> TrainSpec:
+        """The AT twin's recipe: the model's train recipe with the AT section's changes."""
+        assert self.adversarial_training is not None
+        return dataclasses.replace(self.train, **given(self.adversarial_training.train))
 
 
 @dataclass(frozen=True)
 class AttackEntry:
+    """One attacked budget: an attack name and eps (0-255 units; None: a minimal-perturbation attack)."""
+
     name: str
     eps: float | None
 
+    def label(self) -> str:
+        """``pgd_linf:8`` as on the command line."""
+        return self.name if self.eps is None else f"{self.name}:{self.eps:g}"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
+class AttackItem:
+    """An attack and its budgets, as written in the preset (one AttackEntry per eps)."""
+
+    name: AttackName = key("attack")
+    eps: Eps | tuple[Eps, ...] | None = key("budget(s), 0-255 units; none only for minimal-perturbation attacks (deepfool_l2)", None)
+
+    def __post_init__(self) -> None:
+        if registry.ATTACKS[self.name].eps_required and self.eps is None:
+            raise PresetError(f"{self.name} needs eps (0-255 units)", "eps")
+        if not registry.ATTACKS[self.name].eps_required and self.eps is not None:
+            raise PresetError(f"{self.name} searches a minimal perturbation; give it no eps", "eps")
+
+    def entries(self) -> tuple[AttackEntry, ...]:
+        """One entry per budget."""
+        values = self.eps if isinstance(self.eps, tuple) else (self.eps,)
+        return tuple(AttackEntry(self.name, eps) for eps in values)
+
+
+def _expand_attacks(items: tuple[AttackItem, ...]) -> tuple[AttackEntry, ...]:
+    return tuple(entry for item in items for entry in item.entries())
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvaluationSpec:
-    batch_size: int = 32
-    max_test_images: int | None = None
-    max_heldout_images: int | None = None
-    fpr_targets: tuple[float, ...] = (0.05, 0.1)
-    threshold_fpr: float = 0.1
-    """Threshold-mode UnMask uses the threshold chosen for this FPR on the held-out benign split."""
+    """How the grid is scored (every field is part of each cell's fingerprint)."""
+
+    batch_size: PositiveInt = key("images per attack / K batch", 32)
+    max_test_images: PositiveInt | None = key("test images per class set (seeded subset); none: all", None)
+    max_heldout_images: PositiveInt | None = key("held-out benign validation images that fix the thresholds; none: all", None)
+    fpr_targets: tuple[Fraction, ...] = key("operating points: thresholds chosen on the held-out images", (0.05, 0.1))
+    threshold_fpr: Fraction = key("FPR whose held-out threshold the threshold-mode defense uses (Algorithm 1)", 0.1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class EpsSearchSpec:
+    """Options of unmask.training.eps_search, run per model x class set; each none: its own default."""
+
+    eps_values: tuple[Eps, ...] | None = key("training budgets tried, 0-255 units (none: 1, 2, 4, 6, 8, 16)", None,
+                                             yaml_key="eps")
+    eval_eps: Eps | None = key("PGD-Linf budget the candidates are scored under (none: 8)", None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Preset:
-    name: str
-    paper: str
-    seed: int
-    output: Path
-    data: DataSpec
-    extractor: ExtractorSpec
-    models: tuple[ModelSpec, ...]
-    class_sets: tuple[str, ...]
-    attack_preset: str
-    attacks: tuple[AttackEntry, ...]
-    evaluation: EvaluationSpec
-    stages: tuple[str, ...] = DEFAULT_STAGES
-    """What `unmask run` does by default (the AT eps search preset runs data + eps_search)."""
-    eps_search: dict[str, Any] | None = None
-    """eps_search stage: {eps: [1, 2, 4, 6, 8, 16], eval_eps: 8} (0-255 units), per model x class set."""
-    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    """A whole experiment."""
+
+    name: str = key("run name")
+    paper: PaperName = key("table layouts and published numbers to compare with", "demo")
+    seed: int = key("every random choice flows from it", 0)
+    output: Path | None = key("run folder (none: runs/<name>)", None)
+    data: DataSpec = key("the data")
+    extractor: ExtractorSpec = key("model K, the part extractor", yaml_key="part_extractor")
+    models: tuple[ModelSpec, ...] = key("the classifiers M")
+    class_sets: tuple[ClassSetName, ...] = key("class sets (aliases cs3-1, ... are mapped to CS3a, ...)")
+    attack_preset: AttackPresetName = key("the papers' attack settings", "bigdata2020_corrected")
+    attacks: tuple[AttackEntry, ...] = key("attacks and budgets", read=(tuple[AttackItem, ...], _expand_attacks))
+    evaluation: EvaluationSpec = key("scoring", factory=EvaluationSpec)
+    stages: tuple[StageName, ...] = key("what `unmask run` does by default", DEFAULT_STAGES)
+    eps_search: EpsSearchSpec | None = key("the AT eps line search (needed by the eps_search stage)", None)
+    defenses: tuple[DefenseName, ...] | None = key(
+        "defenses scored (none: none, adversarial_training when a model has AT, unmask, unmask_threshold)", None)
+    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict, metadata={"internal": True})
+    """The mapping the preset was read from (recorded in run.json)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output", self.output or Path("runs") / self.name)
+        for what, values in (("models", [m.name for m in self.models]), ("class_sets", self.class_sets)):
+            if not values:
+                raise PresetError("needs at least one entry", what)
+            if len(set(values)) != len(values):
+                raise PresetError(f"names must be unique, got {list(values)}", what)
+        if not self.attacks:
+            raise PresetError("needs at least one entry", "attacks")
+        for entry in self.attacks:
+            try:
+                preset_spec(self.attack_preset, entry.name, entry.eps)
+            except ValueError as err:
+                raise PresetError(f"{entry.label()}: {err}", "attacks") from None
+        if "eps_search" in self.stages and self.eps_search is None:
+            raise PresetError("the eps_search stage needs an eps_search section, e.g. {eps: [1, 2, 4], eval_eps: 8}", "stages")
+        any_at = any(m.adversarial_training is not None for m in self.models)
+        if self.defenses is None:
+            object.__setattr__(self, "defenses", tuple(d for d in ("none", "adversarial_training", "unmask", "unmask_threshold")
+                                                       if any_at or d != "adversarial_training"))
+        elif "adversarial_training" in self.defenses and not any_at:
+            raise PresetError("adversarial_training is listed but no model has an adversarial_training section", "defenses")
 
     def fingerprint(self, *parts: Any) -> str:
         """A short stable hash of preset pieces: what a cached result depends on."""
@@ -119,147 +334,247 @@ class Preset:
 
 
 def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "__dataclass_fields__"):
-        return asdict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
     return obj
 
 
-def _require(mapping: dict, key: str, where: str) -> Any:
-    if key not in mapping:
-        raise PresetError(f"preset: missing key '{where}{key}'")
-    return mapping[key]
+def given(section: Any) -> dict[str, Any]:
+    """The fields of a section that are set (not None), nested sections as plain dicts: keyword
+    arguments for a function whose own defaults fill the rest."""
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return given(value)
+        return tuple(plain(v) for v in value) if isinstance(value, tuple) else value
+
+    return {f.name: plain(getattr(section, f.name)) for f in dataclasses.fields(section)
+            if getattr(section, f.name) is not None}
 
 
-def _choice(value: str, valid: tuple[str, ...], what: str) -> str:
-    if value not in valid:
-        raise PresetError(f"preset: unknown {what} {value!r}; valid: {', '.join(valid)}")
-    return value
+# ------------------------------------------------------------------------------------------------- loader
+
+T = TypeVar("T")
 
 
-def _path(value: Any) -> Path:
-    return Path(str(value)).expanduser()
+def _join(prefix: str, name: str) -> str:
+    if not prefix or not name:
+        return prefix or name
+    return f"{prefix}{name}" if name.startswith("[") else f"{prefix}.{name}"
 
 
-def _imagenet_role(value: Any) -> str | None:
-    if value in (None, False, "none"):
-        return None
-    return _choice(str(value), ("train", "test"), "data.imagenet role")
+def _yaml_fields(cls: type) -> dict[str, dataclasses.Field]:
+    """The YAML key of each field a preset file may set."""
+    return {f.metadata.get("yaml") or f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
 
 
-def _data(raw: dict) -> DataSpec:
-    root = _path(_require(raw, "root", "data."))
-    if raw.get("imagenet") == "test" and raw.get("flickr"):
-        raise PresetError("preset: the test split comes from either ImageNet (data.imagenet: test) or Flickr, not both")
-    return DataSpec(
-        root=root,
-        synthetic=raw.get("synthetic"),
-        parts_dir=_path(raw.get("parts_dir", root / "converted" / "parts")),
-        classsets_dir=_path(raw.get("classsets_dir", root / "converted" / "classsets")),
-        imagenet=_imagenet_role(raw.get("imagenet")),
-        flickr=bool(raw.get("flickr", False)),
-        legacy_parts=bool(raw.get("legacy_parts", False)),
-    )
+def _read_type(cls: type, f: dataclasses.Field) -> Any:
+    read = f.metadata.get("read")
+    return read[0] if read else get_type_hints(cls, include_extras=True)[f.name]
 
 
-def _extractor(raw: dict) -> ExtractorSpec:
-    return ExtractorSpec(
-        checkpoint=_path(_require(raw, "checkpoint", "part_extractor.")),
-        config=_choice(raw.get("config", "matterport"), ("small", "matterport"), "part_extractor.config"),
-        config_overrides=dict(raw.get("config_overrides", {})),
-        train=raw.get("train"),
-        batch_size=int(raw.get("batch_size", 1)),
-        detection_min_confidence=float(raw.get("detection_min_confidence", 0.0)),
-    )
-
-
-def _model(raw: dict) -> ModelSpec:
-    arch = _choice(_require(raw, "arch", "models[]."), MODEL_ARCHS, "model arch")
-    weights = raw.get("weights", "imagenet")
-    return ModelSpec(
-        name=str(raw.get("name", arch)),
-        arch=arch,
-        image_size=int(raw.get("image_size", 150)),
-        weights=None if weights in (None, "none") else str(weights),
-        train=dict(raw.get("train", {})),
-        adversarial_training=raw.get("adversarial_training"),
-        checkpoints=_path(raw["checkpoints"]) if raw.get("checkpoints") else None,
-    )
-
-
-def _attacks(raw: list) -> tuple[AttackEntry, ...]:
-    entries = []
-    for item in raw:
-        name = _choice(_require(item, "name", "attacks[]."), ATTACK_NAMES, "attack")
-        eps_values = item.get("eps")
-        if name == "deepfool_l2":
-            if eps_values is not None:
-                raise PresetError("preset: deepfool_l2 searches a minimal perturbation; give it no eps")
-            entries.append(AttackEntry(name, None))
-            continue
-        if eps_values is None:
-            raise PresetError(f"preset: attack {name} needs eps (0-255 units)")
-        for eps in eps_values if isinstance(eps_values, list) else [eps_values]:
-            if float(eps) < 0:
-                raise PresetError(f"preset: attack {name} has negative eps {eps}")
-            entries.append(AttackEntry(name, float(eps)))
-    return tuple(entries)
-
-
-def preset_from_dict(raw: dict[str, Any]) -> Preset:
-    """Validate a preset mapping (as read from YAML)."""
-    models = tuple(_model(m) for m in _require(raw, "models", ""))
-    names = [m.name for m in models]
-    if len(set(names)) != len(names):
-        raise PresetError(f"preset: model names must be unique, got {names}")
+def load_section(cls: type[T], raw: Any, where: str = "", **extra: Any) -> T:
+    """Build the section dataclass ``cls`` from a mapping, checking every key against its fields' type
+    hints; ``extra`` sets fields that do not come from the file."""
+    fields = _yaml_fields(cls)
+    if not isinstance(raw, Mapping):
+        raise _WrongType(f"expected a mapping with keys {', '.join(fields)}, got {_describe_value(raw)}", where)
+    for name in raw:
+        if name not in fields:
+            close = difflib.get_close_matches(str(name), list(fields), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise PresetError(f"unknown key{hint}; valid keys: {', '.join(fields)}", _join(where, str(name)))
+    values = dict(extra)
+    for name, f in fields.items():
+        path = _join(where, name)
+        if name in raw:
+            value = _convert(raw[name], _read_type(cls, f), path)
+            read = f.metadata.get("read")
+            values[f.name] = read[1](value) if read else value
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise PresetError("missing required key", path)
     try:
-        class_sets = tuple(canonical_class_set_name(c) for c in _require(raw, "class_sets", ""))
+        return cls(**values)
+    except PresetError as err:
+        raise err.within(where) from None
     except ValueError as err:
-        raise PresetError(f"preset: {err}") from err
-    ev = dict(raw.get("evaluation", {}))
-    evaluation = EvaluationSpec(
-        batch_size=int(ev.get("batch_size", 32)),
-        max_test_images=ev.get("max_test_images"),
-        max_heldout_images=ev.get("max_heldout_images"),
-        fpr_targets=tuple(float(f) for f in ev.get("fpr_targets", (0.05, 0.1))),
-        threshold_fpr=float(ev.get("threshold_fpr", 0.1)),
-    )
-    name = str(_require(raw, "name", ""))
-    attack_preset = _choice(str(raw.get("attack_preset", "bigdata2020_corrected")), tuple(ATTACK_PRESETS), "attack_preset")
-    attacks = _attacks(_require(raw, "attacks", ""))
-    for entry in attacks:
+        raise PresetError(str(err), where) from None
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    """``value`` read as type ``tp`` (a PresetError naming ``path`` otherwise)."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, *checks = get_args(tp)
+        value = _convert(value, base, path)
+        for check in checks:
+            try:
+                value = check.test(value)
+            except ValueError as err:
+                raise PresetError(str(err), path) from None
+        return value
+    if origin in (Union, types.UnionType):
+        return _convert_union(value, get_args(tp), path)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp):
+        return load_section(tp, value, path)
+    if origin is Literal:
+        if value not in get_args(tp) or isinstance(value, bool):
+            raise PresetError(f"{value!r} is not one of: {', '.join(map(str, get_args(tp)))}", path)
+        return value
+    if origin is tuple:
+        item_type, ellipsis = get_args(tp)
+        assert ellipsis is Ellipsis, "preset tuples are homogeneous: tuple[T, ...]"
+        if not isinstance(value, (list, tuple)):
+            raise _WrongType(f"expected a list of {_describe_type(item_type)}, got {_describe_value(value)}", path)
+        return tuple(_convert(v, item_type, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        key_type, item_type = get_args(tp)
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise _WrongType(f"expected a mapping with string keys, got {_describe_value(value)}", path)
+        return {k: _convert(v, item_type, _join(path, k)) for k, v in value.items()}
+    return _convert_scalar(value, tp, path)
+
+
+def _convert_union(value: Any, arms: tuple, path: str) -> Any:
+    """None (null or the word none) for an optional field, else the first arm that reads the value; a
+    value of the right shape but out of range reports that arm's error."""
+    if type(None) in arms and (value is None or value == "none"):
+        return None
+    arms = tuple(a for a in arms if a is not type(None))
+    shape_errors = []
+    for arm in arms:
         try:
-            preset_spec(attack_preset, entry.name, entry.eps)
-        except ValueError as err:
-            raise PresetError(f"preset: {err}") from err
-    stages = tuple(raw.get("stages", DEFAULT_STAGES))
-    for stage in stages:
-        _choice(stage, STAGES, "stage")
-    if "eps_search" in stages and not raw.get("eps_search"):
-        raise PresetError("preset: the eps_search stage needs an eps_search section, e.g. {eps: [1, 2, 4], eval_eps: 8}")
-    return Preset(
-        name=name,
-        paper=_choice(raw.get("paper", "demo"), PAPERS, "paper"),
-        seed=int(raw.get("seed", 0)),
-        output=_path(raw.get("output", Path("runs") / name)),
-        data=_data(_require(raw, "data", "")),
-        extractor=_extractor(_require(raw, "part_extractor", "")),
-        models=models,
-        class_sets=class_sets,
-        attack_preset=attack_preset,
-        attacks=attacks,
-        evaluation=evaluation,
-        stages=stages,
-        eps_search=raw.get("eps_search"),
-        source=raw,
-    )
+            return _convert(value, arm, path)
+        except _WrongType as err:
+            shape_errors.append(err)
+    if len(arms) == 1:
+        raise shape_errors[0]
+    raise _WrongType(f"expected {_describe_type(Union[arms])}, got {_describe_value(value)}", path)
+
+
+def _convert_scalar(value: Any, tp: type, path: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        number = value
+        if isinstance(value, str):  # PyYAML reads 1e-3 (no dot) as a string
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            if not math.isfinite(number):
+                raise PresetError(f"must be a finite number, got {value!r}", path)
+            return float(number)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is Path:
+        if isinstance(value, str) and value:
+            return Path(value).expanduser()
+    else:
+        raise TypeError(f"the preset loader cannot read {tp!r} (at {path})")
+    raise _WrongType(f"expected {_describe_type(tp)}, got {_describe_value(value)}", path)
+
+
+_SCALAR_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path"}
+
+
+def _describe_type(tp: Any) -> str:
+    """A type as the README and error messages say it."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, *checks = get_args(tp)
+        return f"{_describe_type(base)} " + ", ".join(c.describe for c in checks)
+    if origin in (Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else _describe_type(a) for a in get_args(tp))
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, get_args(tp)))
+    if origin is tuple:
+        return f"a list of ({_describe_type(get_args(tp)[0])})"
+    if origin is dict:
+        return "mapping (free-form)"
+    if dataclasses.is_dataclass(tp):
+        return "section"
+    return _SCALAR_NAMES.get(tp, str(tp))
+
+
+def _describe_value(value: Any) -> str:
+    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})" if isinstance(value, (bool, int, float, str)) else kind
+
+
+# ------------------------------------------------------------------------------------------- entry points
+
+
+def preset_from_dict(raw: Mapping[str, Any], source: str = "") -> Preset:
+    """Validate a preset mapping (as read from YAML); ``source`` names the file in errors."""
+    try:
+        return load_section(Preset, raw, source=dict(raw) if isinstance(raw, Mapping) else {})
+    except PresetError as err:
+        raise err.within(source=source) from None
 
 
 def load_preset(path: str | Path) -> Preset:
-    """Read and validate a preset YAML file."""
+    """Read and validate a preset YAML file (plain YAML: tags such as !!python/object are refused)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"preset file not found: {path}")
-    raw = yaml.safe_load(path.read_text())
+    with open(path, encoding="utf-8") as stream:
+        try:
+            raw = yaml.safe_load(stream)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            problem = " ".join(str(p) for p in (err.context, err.problem) if p)
+            if isinstance(err, yaml.constructor.ConstructorError):
+                problem += " (presets are plain YAML: no tags such as !!python/object)"
+            raise PresetError(at + problem.replace("\n", " "), source=str(path)) from None
+        except yaml.YAMLError as err:
+            raise PresetError(str(err).replace("\n", " "), source=str(path)) from None
     if not isinstance(raw, dict):
-        raise PresetError(f"preset {path}: expected a mapping at the top level")
-    return preset_from_dict(raw)
+        raise PresetError(f"expected a mapping at the top level, got {_describe_value(raw)}", source=str(path))
+    return preset_from_dict(raw, str(path))
+
+
+def key_table() -> str:
+    """Every preset key as a Markdown table (key path, type, default, meaning), for experiments/README.md."""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+    def walk(cls: type, prefix: str) -> None:
+        for name, f in _yaml_fields(cls).items():
+            path = _join(prefix, name)
+            tp = _read_type(cls, f)
+            section, is_list = _section_of(tp)
+            if f.default is not dataclasses.MISSING:
+                default = "none" if f.default is None else json.dumps(f.default, default=str)
+            elif f.default_factory is not dataclasses.MISSING:
+                default = "{}" if f.default_factory is dict else "(section defaults)"
+            else:
+                default = "**required**"
+            kind = ("list of sections" if is_list else "section") if section else _describe_type(tp)
+            if section and type(None) in get_args(tp):
+                kind += " or none"
+            meaning = f.metadata["doc"] + (f". {' '.join(section.__doc__.split())}" if section else "")
+            rows.append(f"| `{path}` | {kind} | {default} | {meaning} |")
+            if section:
+                walk(section, path + ("[]" if is_list else ""))
+
+    walk(Preset, "")
+    return "\n".join(rows)
+
+
+def _section_of(tp: Any) -> tuple[type | None, bool]:
+    """(the section dataclass inside ``tp``, whether it is a list of them), or (None, False)."""
+    for arm in get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,):
+        if dataclasses.is_dataclass(arm):
+            return arm, False
+        if get_origin(arm) is tuple and dataclasses.is_dataclass(get_args(arm)[0]):
+            return get_args(arm)[0], True
+    return None, False

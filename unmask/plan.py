@@ -1,0 +1,220 @@
+"""`unmask run PRESET --plan`: every job a run would do, in order, with its settings resolved.
+
+Pure Python (no TensorFlow, nothing written): the same functions turn a preset into the keyword
+arguments the pipeline passes to the data converters, K's and M's training and the AT line search,
+so the plan shows exactly what runs. Settings a preset leaves unset show the called function's own
+default (read from its signature), except M's training recipe, whose unset values come from the
+training preset (``unmask.training.TRAIN_PRESETS``, which imports TensorFlow): those stay null and the
+job names where they come from.
+"""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Callable
+
+from unmask import registry
+from unmask.attack_specs import preset_spec
+from unmask.evaluation.grid import model_checkpoint
+from unmask.parts import class_set as lookup_class_set
+from unmask.presets import ModelSpec, Preset, given
+
+TRAIN_DEFAULTS = "unmask.training.train_classifier and TRAIN_PRESETS[preset]"
+"""Where M's unset training settings (null in a plan) come from."""
+
+
+# ------------------------------------------------------------- the pipeline's calls, shared with the plan
+
+
+def synthetic_options(preset: Preset) -> dict[str, Any]:
+    """Keyword arguments of ``dataset_tools.synthetic.generate`` (empty: no synthetic section)."""
+    if preset.data.synthetic is None:
+        return {}
+    return {"out": preset.data.root, **given(preset.data.synthetic)}
+
+
+def convert_options(preset: Preset) -> dict[str, Any]:
+    """Keyword arguments of ``dataset_tools.pascal_part.convert`` (PASCAL-Part -> COCO splits for K)."""
+    data = preset.data
+    return {"voc_root": data.root / "VOC2010", "out": data.parts_dir, "legacy": data.legacy_parts}
+
+
+def class_set_options(preset: Preset) -> dict[str, Any]:
+    """Keyword arguments of ``dataset_tools.voc.build_class_sets`` (the class-set folders for M)."""
+    data = preset.data
+    return {
+        "voc_root": data.root / "VOC2010", "out": data.classsets_dir, "class_sets": preset.class_sets,
+        "imagenet": data.root / "imagenet" if data.imagenet else None,
+        "flickr": data.root / "flickr" if data.flickr else None,
+        "imagenet_role": data.imagenet or "train",
+    }
+
+
+def part_extractor_options(preset: Preset) -> dict[str, Any]:
+    """Keyword arguments of ``unmask.part_model.train_part_extractor`` (the preset must have a K train section)."""
+    spec = preset.extractor
+    assert spec.train is not None, "part_extractor.train is not set"
+    options = given(spec.train)
+    return {"parts_dir": preset.data.parts_dir, "checkpoint": spec.checkpoint, "kind": spec.config,
+            "overrides": {**spec.config_overrides, **options.pop("config")}, **options}
+
+
+def classifier_options(preset: Preset, model: ModelSpec, class_set: str, adversarial: bool) -> dict[str, Any]:
+    """Keyword arguments of ``unmask.training.train_classifier`` for M (or its AT twin) on a class set."""
+    root = preset.data.classsets_dir / class_set
+    at = model.adversarial_training if adversarial else None
+    recipe = model.adversarial_train() if at else model.train
+    return {
+        "train_dir": root / "train", "val_dir": root / "val", "class_names": lookup_class_set(class_set),
+        "arch": model.arch, "out_path": model_checkpoint(preset, model, class_set, adversarial),
+        "image_size": model.image_size, "weights": model.weights, "adversarial_eps": at.eps if at else None,
+        "seed": preset.seed, **given(recipe),
+    }
+
+
+def eps_search_options(preset: Preset, model: ModelSpec, class_set: str) -> dict[str, Any]:
+    """Keyword arguments of ``unmask.training.eps_search`` for one model and class set."""
+    root = preset.data.classsets_dir / class_set
+    assert preset.eps_search is not None, "the preset has no eps_search section"
+    return {
+        "train_dir": root / "train", "val_dir": root / "val", "class_names": lookup_class_set(class_set),
+        "arch": model.arch, "out_dir": preset.output / "eps_search" / model.name / class_set,
+        **given(preset.eps_search), "attack_preset": preset.attack_preset, "image_size": model.image_size,
+        "weights": model.weights, "seed": preset.seed, **given(model.train),
+    }
+
+
+# ----------------------------------------------------------------------------------------------- the plan
+
+
+def _with_defaults(function: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over the keyword defaults of ``function``: the settings it will run with."""
+    defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    return {**defaults, **options}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able: paths as strings, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _data_jobs(preset: Preset) -> list[dict[str, Any]]:
+    from dataset_tools import pascal_part, synthetic, voc
+
+    jobs = []
+    if preset.data.synthetic is not None:
+        jobs.append({"kind": "synthetic_data", **_with_defaults(synthetic.generate, synthetic_options(preset))})
+    jobs.append({"kind": "convert_pascal_part", **_with_defaults(pascal_part.convert, convert_options(preset))})
+    split = _with_defaults(voc.build_class_sets, class_set_options(preset))
+    split["test_split"] = ("flickr" if split["flickr"] else "imagenet" if split["imagenet_role"] == "test" and split["imagenet"]
+                           else f"VOC ({split['test_fraction']:g} of each class)")
+    jobs.append({"kind": "class_set_folders", **split})
+    return jobs
+
+
+def _k_jobs(preset: Preset) -> list[dict[str, Any]]:
+    from unmask.part_model import train_part_extractor
+
+    spec = preset.extractor
+    if spec.checkpoint.is_file() or spec.train is None:
+        return [{"kind": "part_extractor", "action": "load", "checkpoint": spec.checkpoint, "config": spec.config,
+                 "config_overrides": spec.config_overrides}]
+    options = _with_defaults(train_part_extractor, part_extractor_options(preset))
+    return [{"kind": "part_extractor", "action": "train", "config": options.pop("kind"), **options}]
+
+
+def _model_jobs(preset: Preset) -> list[dict[str, Any]]:
+    jobs = []
+    for model in preset.models:
+        for class_set in preset.class_sets:
+            for adversarial in (False, True) if model.adversarial_training else (False,):
+                options = classifier_options(preset, model, class_set, adversarial)
+                recipe = model.adversarial_train() if adversarial else model.train
+                action = "train" if model.checkpoints is None else "load"
+                job = {"kind": "model_at" if adversarial else "model", "action": action, "model": model.name,
+                       "class_set": class_set, **options,
+                       **{name: getattr(recipe, name) for name in ("preset", "epochs", "batch_size", "learning_rate")},
+                       "unset_from": TRAIN_DEFAULTS}
+                if adversarial:
+                    job["adversarial_attack"] = "pgd_linf"
+                jobs.append(job)
+    return jobs
+
+
+def _eps_search_jobs(preset: Preset) -> list[dict[str, Any]]:
+    return [{"kind": "eps_search", "model": model.name, "class_set": class_set,
+             **eps_search_options(preset, model, class_set), "unset_from": "unmask.training.eps_search"}
+            for model in preset.models for class_set in preset.class_sets]
+
+
+def _evaluation_jobs(preset: Preset) -> list[dict[str, Any]]:
+    ev, k = preset.evaluation, preset.extractor
+    jobs: list[dict[str, Any]] = [{
+        "kind": "evaluation", "batch_size": ev.batch_size, "seed": preset.seed,
+        "test_images": f"{preset.data.classsets_dir}/<class set>/test", "max_test_images": ev.max_test_images,
+        "heldout_images": f"{preset.data.classsets_dir}/<class set>/val", "max_heldout_images": ev.max_heldout_images,
+        "fpr_targets": ev.fpr_targets, "threshold_fpr": ev.threshold_fpr,
+        "part_extractor": {"checkpoint": k.checkpoint, "config": k.config, "config_overrides": k.config_overrides,
+                           "batch_size": k.batch_size, "detection_min_confidence": k.detection_min_confidence},
+    }]
+    for name in preset.defenses:
+        info = registry.DEFENSES[name]
+        jobs.append({"kind": "defense", "name": name, "display": info.display, "scores": info.description})
+    for model in preset.models:
+        for class_set in preset.class_sets:
+            checkpoints = {"checkpoint": model_checkpoint(preset, model, class_set),
+                           "checkpoint_at": model_checkpoint(preset, model, class_set, True) if model.adversarial_training else None}
+            jobs.append({"kind": "benign_cell", "model": model.name, "class_set": class_set, **checkpoints,
+                         "defenses": preset.defenses})
+            for entry in preset.attacks:
+                spec = preset_spec(preset.attack_preset, entry.name, entry.eps).resolved().to_dict()
+                jobs.append({"kind": "attack_cell", "model": model.name, "class_set": class_set, **checkpoints,
+                             "attack_preset": preset.attack_preset, "attack": spec, "defenses": preset.defenses})
+    return jobs
+
+
+def _report_jobs(preset: Preset) -> list[dict[str, Any]]:
+    return [{"kind": "report", "paper": preset.paper, "results": preset.output / "results.json",
+             "out": preset.output / "report"}]
+
+
+_STAGE_JOBS: dict[str, Callable[[Preset], list[dict[str, Any]]]] = {
+    "data": _data_jobs, "k": _k_jobs, "m": _model_jobs, "eps_search": _eps_search_jobs,
+    "evaluate": _evaluation_jobs, "report": _report_jobs,
+}
+
+
+def describe_jobs(preset: Preset, stages: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Every job of a run of ``stages`` (default: the preset's), in order, as plain JSON-able dicts:
+    ``kind``, ``stage`` and the job's resolved settings. Does no work and writes nothing."""
+    jobs = []
+    for stage in stages or preset.stages:
+        jobs += [{"stage": stage, **job} for job in _STAGE_JOBS[stage](preset)]
+    return [_plain(job) for job in jobs]
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def format_jobs(jobs: list[dict[str, Any]]) -> str:
+    """The jobs as text: one numbered block per job, its settings indented below it."""
+    lines = [f"{len(jobs)} jobs"]
+    for number, job in enumerate(jobs, 1):
+        settings = {k: v for k, v in job.items() if k not in ("kind", "stage")}
+        lines.append(f"{number:>3}. [{job['stage']}] {job['kind']}")
+        lines += [f"       {name}: {_short(value)}" for name, value in settings.items()]
+    return "\n".join(lines)
