@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from unmask.fileio import write_bytes_atomic
 from unmask import registry
+from unmask.fileio import json_text, write_bytes_atomic, write_json_atomic
 
 SCHEMA_VERSION = 2
 RESULTS_FILE = "results.json"
@@ -306,19 +306,6 @@ def attack_sort_key(attack: str, eps: float | None) -> tuple:
     order = list(registry.ATTACKS)
     rank = -1 if attack == NO_ATTACK else (order.index(attack) if attack in order else len(order))
     return (rank, attack, -1.0 if eps is None else float(eps))
-
-
-def json_text(obj: Any) -> str:
-    """`obj` as strict JSON text (indent 1, trailing newline); raises on NaN or unserializable values."""
-    return json.dumps(obj, indent=1, allow_nan=False) + "\n"
-
-
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as strict JSON to `path` atomically: the target is either the old file or the
-    complete new one, never a partial file, even when the serialization fails mid-way."""
-    path = Path(path)
-    write_bytes_atomic(path, json_text(obj).encode("utf-8"))
-    return path
 
 
 def _read_json(path: Path) -> Any:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from unmask import results
+from unmask import fileio, results
 from unmask.results import CellResult, DetectionResult, ResultsError
 
 
@@ -123,15 +123,15 @@ class Exploding:
 @pytest.mark.parametrize("bad", [Exploding(), math.nan])
 def test_atomic_write_never_leaves_a_partial_file(tmp_path, bad):
     target = tmp_path / "cells" / "x.json"
-    results.write_json_atomic(target, {"old": True})
+    fileio.write_json_atomic(target, {"old": True})
     payload = {"big": list(range(100_000)), "then": bad}  # fails late, well after the first chunks
     with pytest.raises((TypeError, ValueError)):
-        results.write_json_atomic(target, payload)
+        fileio.write_json_atomic(target, payload)
     assert json.loads(target.read_text()) == {"old": True}
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]  # no temporary file left behind
     fresh = tmp_path / "cells" / "y.json"
     with pytest.raises((TypeError, ValueError)):
-        results.write_json_atomic(fresh, payload)
+        fileio.write_json_atomic(fresh, payload)
     assert not fresh.exists() and [p.name for p in target.parent.iterdir()] == ["x.json"]
 
 
@@ -147,7 +147,7 @@ def test_cell_is_reused_only_when_its_stamp_matches(tmp_path):
     old_stamp = stamp.read_text()
     results.write_cell(tmp_path, newer, "fp2")
     fresh_cell = path.read_bytes()
-    path.write_bytes(results.json_text(cell.to_dict()).encode())
+    path.write_bytes(fileio.json_text(cell.to_dict()).encode())
     assert results.reusable_cell(tmp_path, cell.key, "fp2") is None
     path.write_bytes(fresh_cell)
     assert results.reusable_cell(tmp_path, cell.key, "fp2") == newer

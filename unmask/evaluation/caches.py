@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from unmask.fileio import write_npz_atomic, write_text_atomic
 from unmask.protect import PartExtractor
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class BenignPartCache:
                 continue
             good.append(line)
         if len(good) != len(lines) or (text and not text.endswith("\n")):
-            path.write_text("".join(line + "\n" for line in good))
+            write_text_atomic(path, "".join(line + "\n" for line in good))
 
     @staticmethod
     def key(image_path: str, size: int) -> str:
@@ -142,8 +143,4 @@ class AttackedBatchCache:
         arrays = {"labels": labels, "images_adv": images.astype(np.float32), "predicted": predicted, "success": success}
         if parts is not None:
             arrays["parts"] = np.array([json.dumps(sorted(p)) for p in parts])
-        path = self.path(index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
+        write_npz_atomic(self.path(index), arrays, compressed=False)

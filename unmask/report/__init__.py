@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
+from unmask.fileio import write_text_atomic
 from unmask.paper_numbers import BIGDATA2020, KDD2019, PAPERS
 from unmask.report.figures import accuracy_bars
 from unmask.report.layouts import (
@@ -82,6 +83,13 @@ class _Output:
         return [f"![{title}]({paths[0].relative_to(self.root).as_posix()})", "", self.links(paths), ""]
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _swap_in(built: Path, target: Path) -> None:
     """Replace the folder `target` by `built` (two renames); refuse to replace a folder that is not a report."""
     if target.exists():
@@ -113,6 +121,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, compare
     target = Path(out_dir) if out_dir is not None else run_dir / "report"
     target.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
+    built.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would make the report private
     try:
         output = _Output(built)
         _write(output, run_dir, info, cells, defenses, compare_paper, paper)
@@ -151,6 +160,5 @@ def _write(output: _Output, run_dir: Path, info: dict, cells: list[CellResult], 
         records = [r for c in comparers for r in c.records]
         lines += ["## Comparison with the published numbers", "", *comparison_lines(records, papers_used), "",
                   "Full list:", "", *output.table(comparison_table(records), "paper_comparison", embed=False)]
-    index = output.root / "report.md"
-    index.write_text("\n".join(lines), encoding="utf-8")
+    index = write_text_atomic(output.root / "report.md", "\n".join(lines))
     output.written.append(index)

@@ -5,19 +5,23 @@ never changes the backend of the process that imports it. Each figure is saved a
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from unmask.fileio import write_bytes_atomic
+
 
 def _save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
     paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
     for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=path.suffix[1:], dpi=150, bbox_inches="tight")
+        write_bytes_atomic(path, buffer.getvalue())
     return paths
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+from unmask.fileio import write_text_atomic
+
 
 @dataclass(frozen=True)
 class Column:
@@ -110,11 +112,5 @@ def to_latex(table: Table, label: str = "") -> str:
 
 def write_table(table: Table, out_dir: Path, stem: str) -> list[Path]:
     """Write `<stem>.md`, `<stem>.csv` and `<stem>.tex` into `out_dir`; returns the three paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix, text in ((".md", to_markdown(table)), (".csv", to_csv(table)),
-                         (".tex", to_latex(table, label=f"tab:{stem}"))):
-        path = out_dir / f"{stem}{suffix}"
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    renderings = ((".md", to_markdown(table)), (".csv", to_csv(table)), (".tex", to_latex(table, label=f"tab:{stem}")))
+    return [write_text_atomic(out_dir / f"{stem}{suffix}", text) for suffix, text in renderings]
