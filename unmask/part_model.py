@@ -7,10 +7,10 @@ minutes on a CPU, for the synthetic demo). Both have NUM_CLASSES = 1 + 44 parts.
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from unmask.fileio import write_bytes_atomic
 from unmask.parts import PARTS
 
 log = logging.getLogger(__name__)
@@ -107,9 +107,7 @@ def train_part_extractor(
             augmentation=augmentation,
         )
     final = Path(model.find_last())
-    tmp = checkpoint.with_name(f".{checkpoint.name}.tmp")
-    shutil.copyfile(final, tmp)
-    tmp.replace(checkpoint)
+    write_bytes_atomic(checkpoint, final.read_bytes())
     log.info("K trained: %s (from %s)", checkpoint, final)
     return checkpoint
 

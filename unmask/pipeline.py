@@ -20,7 +20,7 @@ from unmask.plan import (
     class_set_options, classifier_options, convert_options, eps_search_options, part_extractor_options, synthetic_options,
 )
 from unmask.presets import Preset
-from unmask.results import write_json_atomic
+from unmask.fileio import write_json_atomic
 
 log = logging.getLogger(__name__)
 
