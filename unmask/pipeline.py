@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from unmask.evaluation import Grid, model_checkpoint
+from unmask.evaluation import Grid, MissingInputError, evaluation_inputs, variant_paths
 from unmask.plan import (
     class_set_options, classifier_options, convert_options, eps_search_options, part_extractor_options, synthetic_options,
 )
@@ -55,20 +55,9 @@ def prepare_data(preset: Preset) -> dict[str, str]:
     if data.synthetic is not None:
         log.info("generating the synthetic dataset in %s (a minute or two the first time)", data.root)
         synthetic.generate(**synthetic_options(preset))
-    voc_root = data.root / "VOC2010"
-    needed = [voc_root / "JPEGImages", voc_root / "Annotations_Part", voc_root / "Annotations"]
-    missing = [str(p) for p in needed if not p.is_dir()]
-    if missing:
-        raise FileNotFoundError(
-            "raw data missing: " + ", ".join(missing) + ". Put VOC2010's JPEGImages/ and Annotations/ and "
-            "PASCAL-Part's Annotations_Part/ under " + str(voc_root) + " (see README, 'Real data')."
-        )
+    check_stage_inputs(preset, ("data",))
     print(pascal_part.format_summary(pascal_part.convert(**convert_options(preset))))
-    options = class_set_options(preset)
-    for name in ("imagenet", "flickr"):
-        if options[name] is not None and not options[name].is_dir():
-            raise FileNotFoundError(f"{options[name]} not found: the preset asks for it (data.{name})")
-    print(voc.format_summary(voc.build_class_sets(**options)))
+    print(voc.format_summary(voc.build_class_sets(**class_set_options(preset))))
     return {"parts": str(data.parts_dir), "classsets": str(data.classsets_dir)}
 
 
@@ -77,11 +66,7 @@ def prepare_part_extractor(preset: Preset) -> str:
     spec = preset.extractor
     if spec.checkpoint.is_file():
         return str(spec.checkpoint)
-    if spec.train is None:
-        raise FileNotFoundError(
-            f"part extractor checkpoint {spec.checkpoint} not found and the preset has no part_extractor.train "
-            "section: download UnMask's mask_rcnn_parts_0040.h5 to that path, or add a training schedule"
-        )
+    check_stage_inputs(preset, ("k",))
     from unmask.part_model import train_part_extractor
 
     train_part_extractor(**part_extractor_options(preset))
@@ -92,15 +77,13 @@ def prepare_models(preset: Preset) -> dict[str, str]:
     """Every M (and adversarially trained M) of the preset, trained when missing."""
     from unmask.training import train_classifier
 
+    check_stage_inputs(preset, ("m",))
     paths = {}
     for model in preset.models:
         for cs in preset.class_sets:
-            for adversarial in (False, True) if model.adversarial_training else (False,):
-                path = model_checkpoint(preset, model, cs, adversarial)
+            for adversarial, path in zip((False, True), variant_paths(preset, model, cs).values()):
                 if model.checkpoints is None:
                     train_classifier(**classifier_options(preset, model, cs, adversarial))
-                elif not path.is_file():
-                    raise FileNotFoundError(f"model checkpoint {path} not found (models[{model.name}].checkpoints)")
                 paths[f"{model.name}/{cs}{'_at' if adversarial else ''}"] = str(path)
     return paths
 
@@ -126,9 +109,46 @@ def eps_search(preset: Preset) -> dict[str, str]:
     return out
 
 
+def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
+    """Before the first stage: every input file of every stage to run that no earlier stage makes
+    must exist; one MissingInputError names them all (each path once)."""
+    missing: dict[Path, str] = {}
+    data, k = preset.data, preset.extractor
+    if "data" in stages and data.synthetic is None:
+        voc_root = data.root / "VOC2010"
+        for name in ("JPEGImages", "Annotations_Part", "Annotations"):
+            missing[voc_root / name] = "raw data folder (VOC2010 JPEGs and XML, PASCAL-Part .mat; see README, 'Real data')"
+        options = class_set_options(preset)
+        for name in ("imagenet", "flickr"):
+            if options[name] is not None:
+                missing[Path(options[name])] = f"{name} folder the preset asks for (data.{name})"
+    if "k" in stages and k.train is None:
+        missing[k.checkpoint] = ("part extractor K checkpoint, and no part_extractor.train section to train one "
+                                 "(download UnMask's mask_rcnn_parts_0040.h5 there)")
+    if "k" in stages and k.train is not None and k.train.init_weights is not None and not k.checkpoint.is_file():
+        missing[Path(k.train.init_weights)] = "K's initial weights (part_extractor.train.init_weights)"
+    if "m" in stages:
+        for model in preset.models:
+            if model.checkpoints is not None:
+                for cs in preset.class_sets:
+                    for path in variant_paths(preset, model, cs).values():
+                        missing[path] = f"model M checkpoint (models[{model.name}].checkpoints)"
+    if "evaluate" in stages:
+        made = {s for s in ("data", "m") if s in stages} | ({"k"} if "k" in stages and k.train is not None else set())
+        for stage, path, what in evaluation_inputs(preset):
+            if stage not in made:
+                missing.setdefault(path, what)
+    absent = [f"{what}: {path}" for path, what in missing.items() if not path.exists()]
+    if absent:
+        raise MissingInputError("missing inputs, nothing was run:\n  " + "\n  ".join(absent))
+
+
 def run(preset: Preset, stages: tuple[str, ...] | None = None) -> Path:
-    """Run the given stages (default: the preset's); returns the run folder (its run.json lists what was made)."""
+    """Run the given stages (default: the preset's); returns the run folder (its run.json lists what was made).
+
+    Every input of every stage is checked first, so a missing file stops the run before any work."""
     stages = stages or preset.stages
+    check_stage_inputs(preset, stages)
     run_dir = preset.output
     run_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {

@@ -50,27 +50,34 @@ def model_checkpoint(preset: Preset, model: ModelSpec, class_set: str, adversari
     return folder / f"{class_set}{'_at' if adversarial else ''}.keras"
 
 
-def _variant_paths(preset: Preset, model: ModelSpec, class_set: str) -> dict[str, Path]:
-    """The checkpoints of the model variants this model has (the AT twin only with an AT recipe)."""
+def variant_paths(preset: Preset, model: ModelSpec, class_set: str) -> dict[str, Path]:
+    """The checkpoints of the model variants this model has, plain first (the AT twin only with an AT recipe)."""
     paths = {PLAIN: model_checkpoint(preset, model, class_set)}
     if model.adversarial_training:
         paths[ADVERSARIAL] = model_checkpoint(preset, model, class_set, adversarial=True)
     return paths
 
 
-def check_inputs(preset: Preset) -> None:
-    """Fail before any work when a dataset folder or checkpoint is missing, naming all of them."""
-    missing = []
-    if not preset.extractor.checkpoint.is_file():
-        missing.append(f"part extractor K checkpoint {preset.extractor.checkpoint}")
+def evaluation_inputs(preset: Preset) -> list[tuple[str | None, Path, str]]:
+    """Every file and folder the evaluation reads: (the stage that makes it, or None when only the
+    user can provide it; its path; what it is and how to get it)."""
+    inputs: list[tuple[str | None, Path, str]] = [
+        ("k", preset.extractor.checkpoint, "part extractor K checkpoint")]
     for cs in preset.class_sets:
-        for split in ("val", "test"):
-            folder = preset.data.classsets_dir / cs / split
-            if not folder.is_dir():
-                missing.append(f"class-set images {folder} (build them with `unmask data classsets`)")
+        inputs += [("data", preset.data.classsets_dir / cs / split,
+                    "class-set images (build them with `unmask data classsets`)") for split in ("val", "test")]
         for model in preset.models:
-            missing += [f"model M checkpoint {p} (train it with `unmask train-m` or `unmask run`)"
-                        for p in _variant_paths(preset, model, cs).values() if not p.is_file()]
+            stage = "m" if model.checkpoints is None else None
+            inputs += [(stage, path, "model M checkpoint (train it with `unmask train-m` or `unmask run`)")
+                       for path in variant_paths(preset, model, cs).values()]
+    return inputs
+
+
+def check_inputs(preset: Preset, made_by: frozenset[str] = frozenset()) -> None:
+    """Fail before any work when an input of the evaluation is missing, naming all of them; inputs
+    that a stage in `made_by` will make are not required yet."""
+    missing = [f"{what}: {path}" for stage, path, what in evaluation_inputs(preset)
+               if stage not in made_by and not path.exists()]
     if missing:
         raise MissingInputError("missing inputs:\n  " + "\n  ".join(missing))
 
@@ -173,7 +180,7 @@ class Grid:
         defenses = self._defenses(model_spec)
         wanted = {d.model for d in defenses}
         variants = {}
-        for name, path in _variant_paths(self.preset, model_spec, class_set).items():
+        for name, path in variant_paths(self.preset, model_spec, class_set).items():
             if name not in wanted:
                 continue
             model, info = load_classifier(path)
