@@ -151,6 +151,7 @@ def run(preset: Preset, stages: tuple[str, ...] | None = None) -> Path:
     check_stage_inputs(preset, stages)
     run_dir = preset.output
     run_dir.mkdir(parents=True, exist_ok=True)
+    log.info("run folder: %s", run_dir.resolve())
     manifest: dict[str, Any] = {
         "preset": preset.source,
         "preset_name": preset.name,

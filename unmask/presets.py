@@ -25,6 +25,7 @@ import yaml
 from unmask import registry
 from unmask.attack_specs import PRESETS as ATTACK_PRESETS, preset_spec
 from unmask.parts import CLASSES, canonical_class_set_name
+from unmask.results import safe_name
 
 STAGES: tuple[str, ...] = ("data", "k", "m", "eps_search", "evaluate", "report")
 DEFAULT_STAGES: tuple[str, ...] = ("data", "k", "m", "evaluate", "report")
@@ -107,6 +108,8 @@ DefenseName = Annotated[str, _one_of(registry.DEFENSES, "unmask.registry.DEFENSE
 PaperName = Annotated[str, _one_of(registry.PAPERS, "unmask.registry.PAPERS")]
 AttackPresetName = Annotated[str, _one_of(ATTACK_PRESETS, "unmask.attack_specs.PRESETS")]
 StageName = Annotated[str, _one_of(STAGES, "unmask.presets.STAGES")]
+FileName = Annotated[str, Check("usable as a file name: letters, digits, '_', '.', '-', no '__', not starting "
+                                 "with a dot", lambda value: safe_name(value, "the"))]
 
 
 def key(doc: str, default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, yaml_key: str = "",
@@ -211,7 +214,7 @@ class ModelSpec:
     """One classifier M (trained per class set) and its optional adversarially trained twin."""
 
     arch: ArchName = key("architecture")
-    name: str | None = key("model name in the results (none: arch); unique", None)
+    name: FileName | None = key("model name in the results (none: arch); unique", None)
     image_size: PositiveInt = key("input side in pixels", 150)
     weights: str | None = key("imagenet, a weights file for the base, or none (from scratch)", "imagenet")
     train: TrainSpec = key("training recipe", factory=TrainSpec)
@@ -286,7 +289,7 @@ class EpsSearchSpec:
 class Preset:
     """A whole experiment."""
 
-    name: str = key("run name")
+    name: FileName = key("run name")
     paper: PaperName = key("table layouts and published numbers to compare with", "demo")
     seed: int = key("every random choice flows from it", 0)
     output: Path | None = key("run folder (none: runs/<name>)", None)
@@ -306,6 +309,9 @@ class Preset:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", self.output or Path("runs") / self.name)
+        if not self.output.is_absolute() and not Path.cwd().joinpath(self.output).resolve().is_relative_to(Path.cwd().resolve()):
+            raise PresetError(f"{self.output} leaves the working directory; write an absolute path to put the run "
+                              "there on purpose", "output")
         for what, values in (("models", [m.name for m in self.models]), ("class_sets", self.class_sets)):
             if not values:
                 raise PresetError("needs at least one entry", what)

@@ -99,6 +99,9 @@ def test_minimal_preset_defaults():
         ({"defenses": ["none", "feature_squeezing"]}, "defenses[1]", "unmask_threshold"),
         ({"defenses": ["none", "adversarial_training"]}, "defenses", "no model has an adversarial_training"),
         ({"name": 7}, "name", "expected a string"),
+        ({"name": "../escape"}, "name", "cannot name a results file"),
+        ({"models": [{"arch": "vgg16", "name": "../../../x"}]}, "models[0].name", "cannot name a results file"),
+        ({"output": "../../tmp/escape"}, "output", "leaves the working directory"),
     ],
 )
 def test_bad_presets_fail_naming_the_key_path(changes, path, message):
