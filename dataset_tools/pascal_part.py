@@ -126,9 +126,19 @@ def _convert_job(job: tuple[Path, Path, int, bool]) -> ImageResult:
     return convert_image(*job)
 
 
-def _fingerprint(mat_files: list[Path], legacy: bool, seed: int) -> str:
-    """Hash of the inputs and options a split depends on."""
-    listing = [(p.name, p.stat().st_size) for p in mat_files]
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a file, None when it is missing: what says it changed, without reading it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _fingerprint(mat_files: list[Path], jpegs: Path, legacy: bool, seed: int) -> str:
+    """Hash of the inputs and options a split depends on: every .mat and its JPEG (size and mtime,
+    or missing), so adding a missing JPEG or repairing a truncated one reconverts."""
+    listing = [(p.name, _stamp(p), _stamp(jpegs / f"{p.stem}.jpg")) for p in mat_files]
     blob = json.dumps([FORMAT_VERSION, legacy, seed, SPLIT_CUTS, listing]).encode()
     return hashlib.sha1(blob).hexdigest()
 
@@ -191,7 +201,7 @@ def convert(voc_root: Path, out: Path, legacy: bool = False, seed: int = 100,
             "and VOC2010, or generate the embedded dataset with `unmask data synth`")
     mat_files = sorted(mats.glob("*.mat"))
     stems = [p.stem for p in mat_files]
-    fingerprint = _fingerprint(mat_files, legacy, seed)
+    fingerprint = _fingerprint(mat_files, jpegs, legacy, seed)
     ids = {s: i + 1 for i, s in enumerate(stems)}
     splits = split_names(stems, seed)
     infos, reused = {}, []

@@ -116,6 +116,21 @@ def test_rerun_skips_done_splits_and_a_crash_leaves_no_json(voc_tree, tmp_path, 
     assert other_split["reused_splits"] == []
 
 
+def test_a_repaired_or_added_jpeg_reconverts(voc_tree, tmp_path):
+    jpegs, out = voc_tree / "JPEGImages", tmp_path / "out"
+    good = (jpegs / "2008_000002.jpg").read_bytes()
+    (jpegs / "2008_000002.jpg").write_bytes(good[: len(good) // 2])  # truncated
+    (jpegs / "2008_000003.jpg").unlink()  # missing
+    first = convert(voc_tree, out)
+    assert first["skipped"]["jpeg_missing"]["count"] == 1 and first["skipped"]["jpeg_unreadable"]["count"] == 1
+    (jpegs / "2008_000002.jpg").write_bytes(good)  # repaired
+    (jpegs / "2008_000003.jpg").write_bytes(good)  # added
+    again = convert(voc_tree, out)
+    assert again["reused_splits"] == []
+    assert again["skipped"]["jpeg_missing"]["count"] == 0 and again["skipped"]["jpeg_unreadable"]["count"] == 0
+    assert sum(s["images"] for s in again["splits"].values()) == sum(s["images"] for s in first["splits"].values()) + 2
+
+
 def test_parallel_conversion_gives_identical_output(voc_tree, tmp_path):
     convert(voc_tree, tmp_path / "one")
     convert(voc_tree, tmp_path / "two", workers=2)
