@@ -7,8 +7,9 @@ shared machine wall time swings with the other processes' load, so the ratio is 
 time (all threads), which depends far less on that load; wall-clock figures and the load average
 are printed beside it. Each attack is warmed up once with one step so graph tracing is excluded,
 as in a long run. DeepFool stops early
-once every image is adversarial and needs (classes - 1) gradients per step, so its ratio is against
-its configured step count and is reported, not targeted.
+once every image is adversarial and needs (classes - 1) gradients per step, and C&W runs its steps
+once per binary-search step but stops a search step early when its loss stalls (abort_early), so
+their ratios are against their configured gradient count and are reported, not targeted.
 
 Columns: img/s and floor (img/s) in wall time; success = fraction of the batch misclassified.
 Usage: python benchmarks/bench_attacks.py [--batch 32] [--size 150] [--classes 3] [--only NAME]
@@ -38,6 +39,7 @@ SPECS = [
     ("bigdata2020_legacy", preset_spec("bigdata2020_legacy", "mim_l2", 300)),
     ("bigdata2020_corrected", preset_spec("bigdata2020_corrected", "pgd_linf", 8)),
     ("kdd2019", preset_spec("kdd2019", "deepfool_l2", None)),
+    ("vae2019", preset_spec("vae2019", "cw_l2", None)),
 ]
 
 
@@ -65,7 +67,13 @@ def gradient_step_seconds(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, cal
 
 def one_step(spec: AttackSpec) -> AttackSpec:
     """The same attack with a single step (for warm-up tracing)."""
-    return spec if spec.name == "fgsm" else dataclasses.replace(spec, steps=1)
+    return dataclasses.replace(spec, steps=1) if "steps" in spec.info.options else spec
+
+
+def gradient_count(spec: AttackSpec) -> int:
+    """The input gradients the attack's settings call for: steps (1 for FGSM), times C&W's binary-search steps."""
+    resolved = spec.resolved()
+    return (resolved.steps or 1) * (resolved.binary_search_steps or 1)
 
 
 def main() -> None:
@@ -90,7 +98,7 @@ def main() -> None:
         if args.only and not spec.label().startswith(args.only):
             continue
         attack(model, images, labels, one_step(spec), batch_size=args.batch)
-        steps = spec.resolved().steps or 1
+        steps = gradient_count(spec)
         step_wall, step_cpu = gradient_step_seconds(model, x, y, min(steps, 10))
         result, wall, cpu = timed(attack, model, images, labels, spec, batch_size=args.batch)
         print(f"{preset:<22} {spec.label():<16} {steps:>5} {args.batch / wall:>6.2f} {args.batch / (steps * step_wall):>6.2f} "

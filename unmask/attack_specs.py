@@ -1,50 +1,63 @@
 """Attack specifications and the papers' attack presets: plain data, no TensorFlow.
 
+Every attack's name, norm, options, defaults and whether eps may be None come from its entry in
+``unmask.registry.ATTACKS``; this module adds the validated spec and the presets.
+
 Units: ``eps`` and ``step_size`` are in 0-255 pixel units (Linf 8, L2 300), as in the papers;
 ``unmask.attacks`` converts them to [0, 1] units once, when it runs an attack. L2 budgets are over
-the whole image. Kept apart from the execution so the command line can validate specs and list the
-presets without loading TensorFlow.
+the whole image. C&W's ``learning_rate`` (Adam's step on the tanh-space variable), ``confidence``
+(a logit margin) and ``initial_const`` have no pixel unit and are passed on as they are. Kept apart
+from the execution so the command line can validate specs and list the presets without loading
+TensorFlow.
 
-Unset spec fields take the preset's value (``preset_spec``) or the defaults in ``_DEFAULTS``
-(Foolbox 3's relative step sizes and step counts, CleverHans' MIM step of 0.2 eps and decay 1.0).
+Unset spec fields take the preset's value (``preset_spec``) or the registry entry's defaults (the
+libraries' own; a default ``step_size`` is relative to eps, as Foolbox 3 states it).
 """
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
+from typing import Any, Callable
 
-import numpy as np
+from unmask.registry import ATTACKS, AttackInfo, lookup
 
-ATTACK_NAMES = ("fgsm", "pgd_linf", "pgd_l2", "mim_linf", "mim_l2", "deepfool_l2")
-NORMS = {"fgsm": np.inf, "pgd_linf": np.inf, "pgd_l2": 2, "mim_linf": np.inf, "mim_l2": 2, "deepfool_l2": 2}
-# Which optional fields each attack uses; setting any other one is an error.
-_FIELDS = {
-    "fgsm": (),
-    "pgd_linf": ("steps", "step_size", "random_start"),
-    "pgd_l2": ("steps", "step_size", "random_start"),
-    "mim_linf": ("steps", "step_size", "decay"),
-    "mim_l2": ("steps", "step_size", "decay"),
-    "deepfool_l2": ("steps",),
-}
-# Library defaults, step sizes relative to eps: Foolbox LinfPGD (40, eps/30, random start),
-# L2PGD (50, 0.025 eps, random start), CleverHans MIM (10, 0.2 eps, decay 1.0), L2DeepFool (50).
-_DEFAULTS = {
-    "pgd_linf": {"steps": 40, "step_size": 1 / 30, "random_start": True},
-    "pgd_l2": {"steps": 50, "step_size": 0.025, "random_start": True},
-    "mim_linf": {"steps": 10, "step_size": 0.2, "decay": 1.0},
-    "mim_l2": {"steps": 10, "step_size": 0.2, "decay": 1.0},
-    "deepfool_l2": {"steps": 50},
-}
 DEEPFOOL_CANDIDATES = 10
 DEEPFOOL_OVERSHOOT = 0.02
 
 
+def _number(test: Callable[[float], bool]) -> Callable[[Any], bool]:
+    """A check: a finite real number (NumPy's too, not a bool) that passes ``test``."""
+    return lambda value: (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+                          and test(value))
+
+
+_positive = _number(lambda v: v > 0)
+_non_negative = _number(lambda v: v >= 0)
+_positive_int = _number(lambda v: v >= 1 and int(v) == v)
+
+
+# What a valid value of each option is: (check, the rule as the error message states it).
+_OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "steps": (_positive_int, "a positive integer"),
+    "step_size": (_positive, "> 0 (0-255 units)"),
+    "random_start": (lambda v: isinstance(v, bool), "True or False"),
+    "decay": (_non_negative, ">= 0"),
+    "learning_rate": (_positive, "> 0"),
+    "confidence": (_non_negative, ">= 0 (a logit margin)"),
+    "initial_const": (_positive, "> 0"),
+    "binary_search_steps": (_positive_int, "a positive integer"),
+}
+
+
 @dataclass(frozen=True)
 class AttackSpec:
-    """One attack: name, budget eps (0-255 units; None = DeepFool's minimal perturbation) and options.
+    """One attack: its registry name, budget eps (0-255 units; None = a minimal-perturbation search,
+    for attacks whose entry allows it) and options (None = the preset's or the library's default).
 
-    Validated on construction: unknown names, missing, zero or negative eps, non-positive steps or step
-    sizes and options the attack does not use raise ValueError before any work.
+    Validated on construction: unknown names, missing, zero or negative eps, invalid option values
+    and options the attack's registry entry does not list raise ValueError before any work.
     """
 
     name: str
@@ -53,41 +66,51 @@ class AttackSpec:
     step_size: float | None = None
     random_start: bool | None = None
     decay: float | None = None
+    learning_rate: float | None = None
+    confidence: float | None = None
+    initial_const: float | None = None
+    binary_search_steps: int | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in ATTACK_NAMES:
-            raise ValueError(f"unknown attack {self.name!r}; valid: {', '.join(ATTACK_NAMES)}")
+        info = self.info
         if self.eps is None:
-            if self.name != "deepfool_l2":
-                raise ValueError(f"{self.name} needs an eps (0-255 units); only deepfool_l2 accepts eps=None")
-        elif not np.isfinite(self.eps) or self.eps <= 0:
+            if info.eps_required:
+                allowed = ", ".join(n for n, i in ATTACKS.items() if not i.eps_required) or "none"
+                raise ValueError(f"{self.name} needs an eps (0-255 units); eps=None is accepted by: {allowed}")
+        elif not _positive(self.eps):
             raise ValueError(f"eps must be a finite number > 0 (0-255 units), got {self.eps}")
-        used = _FIELDS[self.name]
-        for option in ("steps", "step_size", "random_start", "decay"):
-            if getattr(self, option) is not None and option not in used:
-                raise ValueError(f"{self.name} does not take {option}; it takes: {', '.join(used) or 'only eps'}")
-        if self.steps is not None and (int(self.steps) != self.steps or self.steps < 1):
-            raise ValueError(f"steps must be a positive integer, got {self.steps}")
-        if self.step_size is not None and not self.step_size > 0:
-            raise ValueError(f"step_size must be > 0 (0-255 units), got {self.step_size}")
-        if self.decay is not None and self.decay < 0:
-            raise ValueError(f"decay must be >= 0, got {self.decay}")
+        unknown = set(info.options) - set(_OPTION_RULES)
+        if unknown:
+            raise ValueError(f"attack {self.name} lists options AttackSpec does not have: {', '.join(sorted(unknown))}")
+        for option, (valid, rule) in _OPTION_RULES.items():
+            value = getattr(self, option)
+            if value is None:
+                continue
+            if option not in info.options:
+                raise ValueError(f"{self.name} does not take {option}; it takes: {', '.join(info.options) or 'only eps'}")
+            if not valid(value):
+                raise ValueError(f"{option} must be {rule}, got {value!r}")
+
+    @property
+    def info(self) -> AttackInfo:
+        """The attack's registry entry."""
+        return lookup(ATTACKS, self.name, "attack")
 
     @property
     def norm(self) -> float:
-        """np.inf or 2."""
-        return NORMS[self.name]
+        """math.inf or 2."""
+        return self.info.norm
 
     def resolved(self) -> AttackSpec:
-        """The spec with every unset option filled from the library defaults (absolute units)."""
-        defaults = dict(_DEFAULTS.get(self.name, {}))
-        if "step_size" in defaults:
-            defaults["step_size"] *= self.eps
-        values = {key: value if getattr(self, key) is None else getattr(self, key) for key, value in defaults.items()}
+        """The spec with every unset option filled from the registry defaults (absolute units)."""
+        values = {}
+        for option, default in self.info.defaults.items():
+            if getattr(self, option) is None:
+                values[option] = default * self.eps if option == "step_size" else default
         return dataclasses.replace(self, **values)
 
     def to_dict(self) -> dict:
-        """JSON-able form (for npz metadata and run manifests)."""
+        """Flat JSON-able form: name, eps and every option, None when unset (npz metadata, manifests, plans)."""
         return dataclasses.asdict(self)
 
     def label(self) -> str:
@@ -126,13 +149,27 @@ PRESETS: dict[str, dict[str, dict]] = {
         "mim_linf": {"steps": 20, "step_size": 2.0, "decay": 1.0},
         "mim_l2": {"steps": 20, "step_size": _CORRECTED_L2_STEP, "decay": 1.0},
     },
+    # The VAE detector's black-box evaluation attacks (Joe, Hwang, Shin, "Learning to Disentangle Robust
+    # and Vulnerable Features for Adversarial Detection"; SEED_SYSTEMS_FACTS section 3.5, V Table 8, the
+    # same for MNIST and FMNIST5): PGD i 90, ss 0.01; MIM i 160, ss 0.01, df 0.3; CW-L2 i 160, lr 0.1,
+    # cf 3, ic 10, bs 1. Its budgets go with the call: e 0.3 (FGSM, MIM) and 0.4 (PGD) on [0, 1] images
+    # are eps 76.5 and 102 here; its CW-L2 has none (eps None). PGD's random start is not given: ours applies.
+    "vae2019": {
+        "fgsm": {},
+        "pgd_linf": {"steps": 90, "step_size": 0.01 * 255},
+        "mim_linf": {"steps": 160, "step_size": 0.01 * 255, "decay": 0.3},
+        "cw_l2": {"steps": 160, "learning_rate": 0.1, "confidence": 3.0, "initial_const": 10.0, "binary_search_steps": 1},
+    },
 }
 """Each paper's attack settings (0-255 units). kdd2019: Foolbox's PGD abs step 0.01 = 2.55.
 bigdata2020_legacy: the original code's step 2.0 in [0,1] units (= 510). bigdata2020_corrected:
 2/255 for Linf and, for L2, 75/255: the same step-to-budget ratio (1/4) at the paired budgets
-(Linf 8 <-> L2 300, Linf 16 <-> L2 600)."""
-PRESETS["demo"] = {**PRESETS["bigdata2020_corrected"], "fgsm": {}, "deepfool_l2": {"steps": 50}}
-"""The demo's: every attack family, BigData's corrected settings plus FGSM and DeepFool (50 steps)."""
+(Linf 8 <-> L2 300, Linf 16 <-> L2 600). vae2019: the VAE detector paper's (see the comment above)."""
+PRESETS["demo"] = {
+    **PRESETS["bigdata2020_corrected"], "fgsm": {}, "deepfool_l2": {"steps": 50}, "cw_l2": PRESETS["vae2019"]["cw_l2"],
+}
+"""The demo's: every attack family, BigData's corrected settings plus FGSM, DeepFool (50 steps) and
+the VAE paper's C&W (160 steps, one binary-search step: cheap on a CPU)."""
 
 
 def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:
@@ -142,3 +179,16 @@ def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:
     if name not in PRESETS[preset]:
         raise ValueError(f"preset {preset} has no attack {name!r}; it has: {', '.join(PRESETS[preset])}")
     return AttackSpec(name, eps, **PRESETS[preset][name])
+
+
+def _check_presets() -> None:
+    """Every preset entry names a registry attack and only options it takes, with valid values."""
+    for preset, entries in PRESETS.items():
+        for name, options in entries.items():
+            try:
+                AttackSpec(name, 1.0, **options)
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"attack preset {preset}, {name}: {err}") from None
+
+
+_check_presets()

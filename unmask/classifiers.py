@@ -2,7 +2,11 @@
 
 Every model takes float32 RGB images in [0, 1] and applies its architecture's own preprocessing
 inside the graph (a serializable layer), so attacks, training and evaluation all work in [0, 1]
-pixel space. Every model outputs logits (no softmax): the attack libraries need them.
+pixel space. Every model outputs logits (no softmax): the attack libraries need them. The
+architectures, their builders, preprocessing and ImageNet weights come from ``unmask.registry.ARCHS``.
+
+``predict_classes`` is the one predictor of M (a compiled forward pass and argmax, cached per model)
+that attacks, training and the evaluator share.
 
 A trained model is stored as a Keras ``.keras`` file plus a JSON sidecar (``<name>.json``) holding
 the class names in output order, the architecture, the input size and training information.
@@ -12,28 +16,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers
 
-from unmask.presets import MODEL_ARCHS as ARCHS
+from unmask import registry
 
-# keras.applications constructor, notop ImageNet weights path under _WEIGHTS_URL, preprocessing mode.
-_APPLICATIONS = {
-    "vgg16": (keras.applications.VGG16, "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe"),
-    "resnet50": (keras.applications.ResNet50, "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe"),
-    "resnet101": (keras.applications.ResNet101, "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe"),
-    "densenet121": (
-        keras.applications.DenseNet121,
-        "densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "torch",
-    ),
-}
-_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 _CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
 _TORCH_STD = (0.229, 0.224, 0.225)
@@ -76,14 +70,16 @@ def keras_cache_dirs() -> list[Path]:
 
 def imagenet_weights_path(arch: str) -> Path:
     """The cached notop ImageNet weights of ``arch``; MissingWeightsError (no download attempt) if absent."""
-    url_path = _APPLICATIONS[arch][1]
-    file_name = url_path.split("/")[-1]
+    info = registry.lookup(registry.ARCHS, arch, "architecture")
+    if info.weights_file is None:
+        raise ValueError(f"{arch} has no pretrained weights; use weights=None")
+    file_name = info.weights_file.split("/")[-1]
     for folder in keras_cache_dirs():
         if (folder / file_name).is_file():
             return folder / file_name
     raise MissingWeightsError(
         f"ImageNet weights for {arch} not found: put {file_name} into {keras_cache_dirs()[0]}/ "
-        f"(download it from {_WEIGHTS_URL}{url_path}; no download is attempted here), "
+        f"(download it from {registry.weights_url(arch)}; no download is attempted here), "
         f"or train from scratch with --weights none (weights=None)."
     )
 
@@ -93,7 +89,7 @@ SMALL_CNN_BN_MOMENTUM = 0.9
 gives, so the model looks like chance in inference mode for epochs while it trains well."""
 
 
-def _small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64)):
+def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64)):
     """A narrow pre-activation ResNet: stride-2 stem conv, one residual block per stage, stride 2
     between stages. The strided stem lets it read 128 px images (the resolution K needs to see
     small parts) at the cost of 64 px ones."""
@@ -137,22 +133,23 @@ def build_classifier(
     """Build model M: [0,1] RGB [image_size, image_size, 3] in, logits over num_classes out.
 
     weights: "imagenet" (from the Keras cache only; MissingWeightsError otherwise), None (random
-    init), or a path to a notop base weights file for keras.applications. small_cnn always starts
-    from scratch. freeze_base freezes everything but the new head (the KDD'19 setting).
+    init), or a path to a notop base weights file for keras.applications. An architecture without
+    pretrained weights (its registry ``weights_file`` is None: our own base builder, called on the
+    preprocessed input tensor) always starts from scratch; the others' builder is the
+    keras.applications constructor. freeze_base freezes everything but the new head (the KDD'19 setting).
     """
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHS)}")
+    info = registry.lookup(registry.ARCHS, arch, "architecture")
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
     if weights is not None and str(weights).lower() == "none":
         weights = None
+    builder = registry.load(info.builder)
     inputs = keras.Input((image_size, image_size, 3), dtype="float32", name="image")
-    if arch == "small_cnn":
+    if info.weights_file is None:
         if weights is not None:
-            raise ValueError("small_cnn has no pretrained weights; use weights=None")
-        features = _small_cnn_base(Preprocess("symmetric", name="preprocess")(inputs))
+            raise ValueError(f"{arch} has no pretrained weights; use weights=None")
+        features = builder(Preprocess(info.preprocessing, name="preprocess")(inputs))
     else:
-        constructor, _, mode = _APPLICATIONS[arch]
         if weights == "imagenet":
             weights_file: Path | None = imagenet_weights_path(arch)
         elif weights is None:
@@ -161,14 +158,36 @@ def build_classifier(
             weights_file = Path(weights)
             if not weights_file.is_file():
                 raise MissingWeightsError(f"base weights file {weights_file} for {arch} does not exist")
-        base = constructor(
+        base = builder(
             include_top=False,
             weights=str(weights_file) if weights_file else None,
             input_shape=(image_size, image_size, 3),
         )
         base.trainable = not freeze_base
-        features = base(Preprocess(mode, name="preprocess")(inputs))
+        features = base(Preprocess(info.preprocessing, name="preprocess")(inputs))
     return keras.Model(inputs, _head(arch, features, num_classes), name=f"m_{arch}")
+
+
+_COMPILED: "weakref.WeakKeyDictionary[keras.Model, Callable[[tf.Tensor], tf.Tensor]]" = weakref.WeakKeyDictionary()
+
+
+def compiled_logits(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    """M's logits in inference mode as a tf.function, made once per model (weakly cached) and
+    traced with a relaxed batch dimension, so a short last batch does not trace a new graph."""
+    if model not in _COMPILED:
+        _COMPILED[model] = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return _COMPILED[model]
+
+
+def predict_classes(model: keras.Model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """M's predicted class ids (int64 [N], argmax of the logits), batched through ``compiled_logits``."""
+    if len(images) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if batch_size < 1:
+        raise ValueError(f"batch size must be positive, got {batch_size}")
+    logits_fn = compiled_logits(model)
+    out = [np.argmax(logits_fn(tf.constant(images[i : i + batch_size])).numpy(), axis=1) for i in range(0, len(images), batch_size)]
+    return np.concatenate(out).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from unmask.attacks import AttackSpec, attack, perturb, predict, preset_spec
-from unmask.classifiers import build_classifier, load_classifier, read_classifier_info, save_classifier
+from unmask.attacks import AttackSpec, attack, perturb, preset_spec
+from unmask.classifiers import build_classifier, load_classifier, predict_classes, read_classifier_info, save_classifier
 from unmask.images import iter_batches, list_image_folder
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ def evaluate_split(model: keras.Model, x: np.ndarray, y: np.ndarray, spec: Attac
     """Benign accuracy, adversarial accuracy under ``spec`` (or None) and the selection score
     (benign accuracy, or the mean of benign and adversarial accuracy when spec is given)."""
     if spec is None:
-        accuracy = float(np.mean(predict(model, x, batch_size) == y))
+        accuracy = float(np.mean(predict_classes(model, x, batch_size) == y))
         return {"val_accuracy": accuracy, "val_adv_accuracy": None, "score": accuracy}
     result = attack(model, x, y, spec, batch_size=batch_size, seed=seed)
     accuracy = float(np.mean(result.predictions_clean == y))

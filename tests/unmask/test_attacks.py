@@ -1,36 +1,56 @@
-"""Attacks on a small trained model: budgets, truthful success, determinism, strength, library parity, bad input."""
+"""Attacks on a small trained model: budgets, truthful success, determinism, strength, library parity, bad input.
+
+The property tests run over every attack of ``unmask.registry.ATTACKS``: a new registry entry gets them
+with no code here (few steps keep them fast; the presets' own step counts are checked separately)."""
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from unmask.attacks import (
-    ATTACK_NAMES,
-    AttackSpec,
-    _pgd_unbounded_step,
-    attack,
-    parse_spec,
-    predict,
-    preset_spec,
-)
-from unmask.classifiers import load_classifier
+from unmask import registry
+from unmask.attack_specs import AttackSpec, parse_spec, preset_spec
+from unmask.attacks import _pgd_unbounded_step, attack
+from unmask.classifiers import compiled_logits, load_classifier, predict_classes
 from unmask.images import list_image_folder
 from unmask.training import load_items
 
-# Few steps keep the suite fast; the presets' own step counts are checked separately.
-FAST_SPECS = [
-    AttackSpec("fgsm", 8),
-    AttackSpec("pgd_linf", 8, steps=5, step_size=2.0),
-    AttackSpec("pgd_linf", 8, steps=3, step_size=510.0, random_start=True),  # legacy jump-to-the-edge step
-    AttackSpec("pgd_l2", 300, steps=5, step_size=75.0),
-    AttackSpec("pgd_l2", 300, steps=3, step_size=510.0),
-    AttackSpec("mim_linf", 16, steps=5, step_size=4.0),
-    AttackSpec("mim_l2", 600, steps=3, step_size=510.0),
-    AttackSpec("deepfool_l2", None, steps=20),
-    AttackSpec("deepfool_l2", 100, steps=20),
+BUDGETS = {math.inf: 8.0, 2: 300.0}  # a real budget per norm, 0-255 units
+# Fast settings per option (not per attack): few steps, and C&W's learning rate and constant large
+# enough to move the images within them.
+FAST_OPTIONS = {"steps": 5, "binary_search_steps": 2, "learning_rate": 0.05, "initial_const": 1.0}
+# An invalid value of every spec option, with the error it must raise.
+BAD_OPTIONS = {
+    "steps": (0, "steps must be a positive integer"),
+    "step_size": (-2, "step_size must be > 0"),
+    "random_start": ("yes", "random_start must be True or False"),
+    "decay": (-1.0, "decay must be >= 0"),
+    "learning_rate": (0.0, "learning_rate must be > 0"),
+    "confidence": (-1.0, "confidence must be >= 0"),
+    "initial_const": (0.0, "initial_const must be > 0"),
+    "binary_search_steps": (2.5, "binary_search_steps must be a positive integer"),
+}
+
+
+def fast_spec(info: registry.AttackInfo, eps: float | None) -> AttackSpec:
+    """The attack at ``eps`` with the fast settings of the options it takes."""
+    return AttackSpec(info.name, eps, **{k: v for k, v in FAST_OPTIONS.items() if k in info.options})
+
+
+REGISTRY_SPECS = [fast_spec(info, BUDGETS[info.norm]) for info in registry.ATTACKS.values()] + [
+    fast_spec(info, None) for info in registry.ATTACKS.values() if not info.eps_required
 ]
+LEGACY_SPECS = [  # the BigData legacy step of 2.0 in [0, 1] units: past the ball's edge each step
+    AttackSpec("pgd_linf", 8, steps=3, step_size=510.0, random_start=True),
+    AttackSpec("pgd_l2", 300, steps=3, step_size=510.0),
+    AttackSpec("mim_l2", 600, steps=3, step_size=510.0),
+]
+
+
+def _id(spec: AttackSpec) -> str:
+    return f"{spec.label()}-step{spec.step_size}"
 
 
 @pytest.fixture(scope="module")
@@ -51,33 +71,31 @@ def _check_budget_and_truth(result, x, y, spec, model):
             assert np.abs(delta).max() <= spec.eps / 255 + 1e-6
         else:
             assert np.linalg.norm(delta, axis=1).max() <= spec.eps / 255 + 1e-4
-    np.testing.assert_array_equal(result.predictions_adv, predict(model, adv))
-    np.testing.assert_array_equal(result.predictions_clean, predict(model, x))
+    np.testing.assert_array_equal(result.predictions_adv, predict_classes(model, adv))
+    np.testing.assert_array_equal(result.predictions_clean, predict_classes(model, x))
     np.testing.assert_array_equal(result.success, result.predictions_adv != y)
     assert result.success.dtype == bool
 
 
-@pytest.mark.parametrize("spec", FAST_SPECS, ids=lambda s: f"{s.label()}-step{s.step_size}")
-def test_budget_range_and_truthful_success(model_and_data, spec):
+@pytest.mark.parametrize("spec", REGISTRY_SPECS + LEGACY_SPECS, ids=_id)
+def test_budget_range_truthful_success_and_determinism(model_and_data, spec):
     model, x, y = model_and_data
-    result = attack(model, x[:12], y[:12], spec, batch_size=5, seed=3)
-    _check_budget_and_truth(result, x[:12], y[:12], spec, model)
+    result = attack(model, x[:8], y[:8], spec, batch_size=4, seed=3)
+    _check_budget_and_truth(result, x[:8], y[:8], spec, model)
     assert result.spec == spec.resolved()
+    # the same seed gives the same images; skipping the clean forward pass changes nothing else
+    again = attack(model, x[:8], y[:8], spec, batch_size=4, seed=3, predict_clean=False)
+    assert again.predictions_clean is None
+    np.testing.assert_array_equal(again.images_adv, result.images_adv)
+    np.testing.assert_array_equal(again.predictions_adv, result.predictions_adv)
 
 
-def test_same_seed_same_images_other_seed_differs(model_and_data):
+def test_other_seed_other_random_start(model_and_data):
     model, x, y = model_and_data
     spec = AttackSpec("pgd_linf", 8, steps=2, step_size=1.0, random_start=True)
     first = attack(model, x[:8], y[:8], spec, batch_size=4, seed=11)
-    again = attack(model, x[:8], y[:8], spec, batch_size=4, seed=11)
     other = attack(model, x[:8], y[:8], spec, batch_size=4, seed=12)
-    np.testing.assert_array_equal(first.images_adv, again.images_adv)
     assert not np.array_equal(first.images_adv, other.images_adv)
-    # skipping the clean forward pass changes nothing else
-    lean = attack(model, x[:8], y[:8], spec, batch_size=4, seed=11, predict_clean=False)
-    assert lean.predictions_clean is None
-    np.testing.assert_array_equal(lean.images_adv, first.images_adv)
-    np.testing.assert_array_equal(lean.predictions_adv, first.predictions_adv)
 
 
 def test_pgd_linf_eps8_breaks_the_trained_model(model_and_data):
@@ -87,6 +105,52 @@ def test_pgd_linf_eps8_breaks_the_trained_model(model_and_data):
     adversarial = np.mean(result.predictions_adv == y)
     assert clean >= 0.7
     assert adversarial <= clean / 3
+
+
+def test_cw_l2_with_a_budget_breaks_the_trained_model(model_and_data):
+    model, x, y = model_and_data
+    spec = AttackSpec("cw_l2", 300, steps=20, learning_rate=0.05, initial_const=1.0, binary_search_steps=2)
+    result = attack(model, x, y, spec, batch_size=len(x))
+    clean = np.mean(result.predictions_clean == y)
+    assert clean >= 0.7
+    assert np.mean(result.predictions_adv == y) <= clean / 2
+    assert np.linalg.norm((result.images_adv - x).reshape(len(x), -1), axis=1).max() <= 300 / 255 + 1e-4
+
+
+def test_cw_l2_keeps_unfound_images_clean_and_matches_foolbox(model_and_data):
+    """Foolbox returns a black image where C&W found no adversarial; ours keeps the clean one."""
+    import foolbox as fb
+
+    model, x, y = model_and_data
+    spec = AttackSpec("cw_l2", None, steps=10, learning_rate=0.05, initial_const=0.3, binary_search_steps=1)
+    ours = attack(model, x, y, spec, batch_size=len(x))
+    cw = fb.attacks.L2CarliniWagnerAttack(binary_search_steps=1, steps=10, stepsize=0.05, initial_const=0.3)
+    fmodel = fb.TensorFlowModel(compiled_logits(model), bounds=(0.0, 1.0), device="/CPU:0")
+    theirs, _, _ = cw(fmodel, tf.constant(x), tf.constant(y), epsilons=None)
+    theirs = np.asarray(theirs)
+    failed = ~ours.success
+    assert failed.any() and np.all(theirs[failed] == 0.0)
+    np.testing.assert_array_equal(ours.images_adv[failed], x[failed])
+    np.testing.assert_allclose(ours.images_adv[~failed], theirs[~failed], atol=1e-6)
+
+
+def test_a_registered_plug_in_attack_runs_through_its_runner(model_and_data):
+    """A new attack is one registry entry plus its runner: spec validation, projection and success come free."""
+
+    def uniform_noise(model, x, y, spec):  # random signs of twice the budget: the projection must cut them
+        return x + tf.sign(tf.random.uniform(tf.shape(x), -1.0, 1.0)) * (2 * spec.eps / 255)
+
+    info = registry.register(registry.AttackInfo("noise_linf", "Noise", math.inf, uniform_noise))
+    try:
+        model, x, y = model_and_data
+        result = attack(model, x[:6], y[:6], AttackSpec("noise_linf", 8), batch_size=3, seed=1)
+        _check_budget_and_truth(result, x[:6], y[:6], result.spec, model)
+        inside = (x[:6] > 8 / 255) & (x[:6] < 1 - 8 / 255)
+        assert np.allclose(np.abs(result.images_adv - x[:6])[inside], 8 / 255, atol=1e-6)
+        with pytest.raises(ValueError, match="noise_linf does not take steps"):
+            AttackSpec("noise_linf", 8, steps=3)
+    finally:
+        registry.unregister(info)
 
 
 def _direct(fn, *args, seed=0, **kwargs):
@@ -145,8 +209,6 @@ def test_legacy_linf_step_lands_on_the_ball_edge(model_and_data):
 def test_deepfool_matches_foolbox(model_and_data):
     import foolbox as fb
 
-    from unmask.attacks import compiled_logits
-
     model, x, y = model_and_data
     x, y = x[:6], y[:6]
     ours = attack(model, x, y, AttackSpec("deepfool_l2", None, steps=15), batch_size=6).images_adv
@@ -164,54 +226,77 @@ def test_presets():
     assert (legacy.steps, legacy.step_size, legacy.decay) == (20, 510.0, 1.0)
     assert preset_spec("bigdata2020_corrected", "pgd_linf", 8).step_size == 2.0
     assert preset_spec("bigdata2020_corrected", "pgd_l2", 300).step_size == 75.0
+    cw = preset_spec("vae2019", "cw_l2", None)  # the VAE detector paper's black-box C&W (V Table 8)
+    assert (cw.steps, cw.learning_rate, cw.confidence, cw.initial_const, cw.binary_search_steps) == (160, 0.1, 3.0, 10.0, 1)
+    mim = preset_spec("vae2019", "mim_linf", 76.5)
+    assert (mim.steps, mim.decay) == (160, 0.3) and mim.step_size == pytest.approx(2.55)
+    assert preset_spec("demo", "cw_l2", 300) == dataclasses.replace(cw, eps=300)
     with pytest.raises(ValueError, match="has no attack 'mim_linf'.*deepfool_l2, fgsm, pgd_linf"):
         preset_spec("kdd2019", "mim_linf", 8)
     with pytest.raises(ValueError, match="unknown attack preset"):
         preset_spec("bigdata2021", "pgd_linf", 8)
 
 
+@pytest.mark.parametrize("info", registry.ATTACKS.values(), ids=lambda i: i.name)
+def test_registry_defaults_resolve_every_option(info):
+    eps = None if not info.eps_required else BUDGETS[info.norm]
+    resolved = AttackSpec(info.name, eps).resolved()
+    assert resolved.norm == info.norm
+    assert all(getattr(resolved, option) is not None for option in info.options)
+    flat = resolved.to_dict()
+    assert flat["name"] == info.name and flat["eps"] == eps and json.loads(json.dumps(flat)) == flat
+    assert set(BAD_OPTIONS) >= set(info.options)  # every option has a bad-value case below
+
+
 def test_defaults_and_spec_strings():
     resolved = AttackSpec("pgd_l2", 300).resolved()
     assert (resolved.steps, resolved.random_start) == (50, True) and resolved.step_size == pytest.approx(7.5)
     assert AttackSpec("mim_linf", 10).resolved().step_size == pytest.approx(2.0)
+    cw = AttackSpec("cw_l2", None).resolved()
+    assert (cw.steps, cw.learning_rate, cw.initial_const, cw.binary_search_steps) == (10_000, 0.01, 1e-3, 9)
     assert parse_spec("pgd_linf:8") == ("pgd_linf", 8.0)
     assert parse_spec("deepfool_l2") == ("deepfool_l2", None)
-    assert json.loads(json.dumps(AttackSpec("fgsm", 8).to_dict()))["eps"] == 8
+    assert list(AttackSpec("fgsm", 8).to_dict())[:4] == ["name", "eps", "steps", "step_size"]
     with pytest.raises(ValueError, match="NAME:EPS"):
         parse_spec("pgd_linf:eight")
 
 
-@pytest.mark.parametrize(
-    "kwargs,message",
-    [
-        ({"name": "cw_l2", "eps": 8}, "unknown attack 'cw_l2'.*" + ", ".join(ATTACK_NAMES)),
-        ({"name": "pgd_linf", "eps": -1}, "eps must be"),
-        ({"name": "pgd_linf", "eps": 0}, "eps must be"),
-        ({"name": "pgd_linf", "eps": None}, "needs an eps"),
-        ({"name": "pgd_linf", "eps": 8, "decay": 1.0}, "does not take decay"),
-        ({"name": "fgsm", "eps": 8, "steps": 3}, "does not take steps"),
-        ({"name": "pgd_l2", "eps": 8, "steps": 0}, "positive integer"),
-        ({"name": "mim_l2", "eps": 8, "step_size": -2}, "step_size"),
-    ],
-)
+def _bad_specs() -> list[tuple[dict, str]]:
+    """Invalid specs of every registry attack and the error each must raise."""
+    cases = [({"name": "nope", "eps": 8}, "unknown attack 'nope'; valid: " + ", ".join(registry.ATTACKS))]
+    for info in registry.ATTACKS.values():
+        cases += [({"name": info.name, "eps": -1}, "eps must be"), ({"name": info.name, "eps": 0}, "eps must be"),
+                  ({"name": info.name, "eps": float("nan")}, "eps must be")]
+        if info.eps_required:
+            cases.append(({"name": info.name, "eps": None}, f"{info.name} needs an eps"))
+        unused = sorted(set(BAD_OPTIONS) - set(info.options))[0]
+        cases.append(({"name": info.name, "eps": 8, unused: 1}, f"{info.name} does not take {unused}"))
+        cases += [({"name": info.name, "eps": 8, option: BAD_OPTIONS[option][0]}, BAD_OPTIONS[option][1])
+                  for option in info.options]
+    return cases
+
+
+@pytest.mark.parametrize("kwargs,message", _bad_specs(), ids=lambda v: v.get("name", "") if isinstance(v, dict) else "")
 def test_bad_specs_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AttackSpec(**kwargs)
 
 
-def test_bad_inputs_raise_before_work(model_and_data):
+@pytest.mark.parametrize("spec", REGISTRY_SPECS, ids=_id)
+def test_bad_inputs_raise_before_work(model_and_data, spec):
     model, x, y = model_and_data
-    spec = AttackSpec("fgsm", 8)
     with pytest.raises(ValueError, match=r"labels must be integers in \[0, 3\)"):
         attack(model, x[:2], np.array([0, 3]), spec)
     with pytest.raises(ValueError, match="labels must have shape"):
         attack(model, x[:2], y[:3], spec)
     with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
         attack(model, x[:2] * 255, y[:2], spec)
-    with pytest.raises(ValueError, match="must have shape"):
-        attack(model, x[:2, :16, :16], y[:2], spec)
-    with pytest.raises(ValueError, match="dtype uint8"):
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
         attack(model, (x[:2] * 255).astype(np.uint8), y[:2], spec)
+    with pytest.raises(ValueError, match="must be finite"):
+        attack(model, np.where(x[:2] > 0.5, np.nan, x[:2]), y[:2], spec)
+    with pytest.raises(ValueError, match="for this model"):
+        attack(model, x[:2, :16, :16], y[:2], spec)
     with pytest.raises(ValueError, match="batch size"):
         attack(model, x[:2], y[:2], spec, batch_size=0)
 

@@ -1,14 +1,18 @@
-"""Model M builders, in-model preprocessing, missing-weights message, save/load round trip."""
+"""Model M builders from the registry, in-model preprocessing, missing-weights message, the one
+predictor of M, save/load round trip."""
 import keras
 import numpy as np
 import pytest
 
+from unmask import registry
 from unmask.classifiers import (
     MissingWeightsError,
     Preprocess,
     build_classifier,
+    compiled_logits,
     imagenet_weights_path,
     load_classifier,
+    predict_classes,
     save_classifier,
 )
 
@@ -22,10 +26,15 @@ HEADS = {
 }
 
 
+def test_every_registry_arch_is_tested():
+    assert set(HEADS) == set(registry.ARCHS)
+
+
 @pytest.mark.parametrize("arch", list(HEADS))
 def test_build_outputs_logits_with_paper_heads(arch):
     model = build_classifier(arch, 3, weights=None, image_size=32)
     assert model.input_shape == (None, 32, 32, 3)
+    assert model.get_layer("preprocess").mode == registry.ARCHS[arch].preprocessing
     out = model(np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32))
     assert out.shape == (2, 3)
     assert not np.allclose(np.sum(np.asarray(out), axis=1), 1.0)  # logits, not probabilities
@@ -54,6 +63,7 @@ def test_missing_imagenet_weights_message(tmp_path, monkeypatch):
         build_classifier("resnet50", 3, weights="imagenet", image_size=32)
     message = str(err.value)
     assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+    assert registry.weights_url("resnet50") in message
     assert str(tmp_path / "keras_home" / "models") in message
     assert "--weights none" in message
     cached = tmp_path / "keras_home" / "models" / "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -62,8 +72,32 @@ def test_missing_imagenet_weights_message(tmp_path, monkeypatch):
     assert imagenet_weights_path("densenet121") == cached
 
 
+def test_small_cnn_layers_keep_their_names():
+    """Saved models load by layer name: small_cnn_base must keep these."""
+    model = build_classifier("small_cnn", 3, weights=None, image_size=32)
+    names = [layer.name for layer in model.layers]
+    assert names[:3] == ["image", "preprocess", "stem_conv"] and names[-3:] == ["final_relu", "avg_pool", "logits"]
+    assert {n for n in names if n.startswith("s1_")} == {
+        "s1_bn1", "s1_relu1", "s1_proj", "s1_conv1", "s1_bn2", "s1_relu2", "s1_conv2", "s1_add"}
+    assert len(names) == 30
+
+
+def test_predict_classes_is_the_batched_argmax():
+    model = build_classifier("small_cnn", 4, weights=None, image_size=16)
+    x = np.random.default_rng(3).random((7, 16, 16, 3), dtype=np.float32)
+    expected = np.argmax(np.asarray(model(x, training=False)), axis=1)
+    for batch_size in (1, 3, 32):
+        predicted = predict_classes(model, x, batch_size)
+        assert predicted.dtype == np.int64
+        np.testing.assert_array_equal(predicted, expected)
+    assert predict_classes(model, x[:0], batch_size=0).shape == (0,)  # the evaluator passes len(x)
+    assert compiled_logits(model) is compiled_logits(model)
+    with pytest.raises(ValueError, match="batch size"):
+        predict_classes(model, x, 0)
+
+
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="unknown architecture 'resnet18'"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet18'; valid: vgg16, resnet50"):
         build_classifier("resnet18", 3, weights=None)
     with pytest.raises(ValueError, match="at least 2 classes"):
         build_classifier("small_cnn", 1, weights=None)
