@@ -110,8 +110,9 @@ class AttackSpec:
         return dataclasses.replace(self, **values)
 
     def to_dict(self) -> dict:
-        """Flat JSON-able form: name, eps and every option, None when unset (npz metadata, manifests, plans)."""
-        return dataclasses.asdict(self)
+        """Flat JSON-able form: name, eps and the options this attack takes, None when unset (npz
+        metadata, manifests, plans)."""
+        return {"name": self.name, "eps": self.eps, **{option: getattr(self, option) for option in self.info.options}}
 
     def label(self) -> str:
         """Short name as on the command line: ``pgd_linf:8``."""
@@ -192,3 +193,9 @@ def _check_presets() -> None:
 
 
 _check_presets()
+
+
+def adversarial_spec(eps: float, attack_preset: str, steps: int) -> AttackSpec:
+    """The PGD-Linf spec that trains (and selects) an adversarially trained M: the attack preset's
+    PGD-Linf step at budget ``eps`` (0-255 units), ``steps`` iterations."""
+    return dataclasses.replace(preset_spec(attack_preset, "pgd_linf", eps), steps=steps)

@@ -3,25 +3,21 @@
 Pure Python (no TensorFlow, nothing written): the same functions turn a preset into the keyword
 arguments the pipeline passes to the data converters, K's and M's training and the AT line search,
 so the plan shows exactly what runs. Settings a preset leaves unset show the called function's own
-default (read from its signature), except M's training recipe, whose unset values come from the
-training preset (``unmask.training.TRAIN_PRESETS``, which imports TensorFlow): those stay null and the
-job names where they come from.
+default (read from its signature); M's training recipe is resolved from its training preset
+(``unmask.registry.TRAIN_PRESETS``), and adversarial training shows its PGD spec in 0-255 units.
 """
 from __future__ import annotations
 
 import inspect
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 from unmask import registry
-from unmask.attack_specs import preset_spec
+from unmask.attack_specs import adversarial_spec, preset_spec
 from unmask.evaluation.grid import model_checkpoint
 from unmask.parts import class_set as lookup_class_set
 from unmask.presets import ModelSpec, Preset, given
-
-TRAIN_DEFAULTS = "unmask.training.train_classifier and TRAIN_PRESETS[preset]"
-"""Where M's unset training settings (null in a plan) come from."""
-
 
 # ------------------------------------------------------------- the pipeline's calls, shared with the plan
 
@@ -136,16 +132,26 @@ def _model_jobs(preset: Preset) -> list[dict[str, Any]]:
         for class_set in preset.class_sets:
             for adversarial in (False, True) if model.adversarial_training else (False,):
                 options = classifier_options(preset, model, class_set, adversarial)
-                recipe = model.adversarial_train() if adversarial else model.train
+                recipe = training_recipe(options)
                 action = "train" if model.checkpoints is None else "load"
                 job = {"kind": "model_at" if adversarial else "model", "action": action, "model": model.name,
-                       "class_set": class_set, **options,
-                       **{name: getattr(recipe, name) for name in ("preset", "epochs", "batch_size", "learning_rate")},
-                       "unset_from": TRAIN_DEFAULTS}
+                       "class_set": class_set, **options, "preset": recipe.name,
+                       "recipe": {k: v for k, v in asdict(recipe).items() if k not in ("name", "weights")}}
                 if adversarial:
-                    job["adversarial_attack"] = "pgd_linf"
+                    job["adversarial_attack"] = adversarial_spec(
+                        options["adversarial_eps"], recipe.adversarial_attack_preset, recipe.adversarial_steps).to_dict()
                 jobs.append(job)
     return jobs
+
+
+def training_recipe(options: dict[str, Any]) -> registry.TrainRecipe:
+    """The recipe ``train_classifier`` runs with these keyword arguments (its training preset with the
+    preset's overrides; the base is frozen only with pretrained weights)."""
+    recipe = registry.lookup(registry.TRAIN_PRESETS, options.get("preset") or registry.DEFAULT_TRAIN_PRESET,
+                             "training preset")
+    return recipe.resolved(epochs=options.get("epochs"), batch_size=options.get("batch_size"),
+                           learning_rate=options.get("learning_rate"), image_size=options.get("image_size"),
+                           adversarial_attack_preset=options.get("attack_preset"))
 
 
 def _eps_search_jobs(preset: Preset) -> list[dict[str, Any]]:

@@ -108,6 +108,7 @@ DefenseName = Annotated[str, _one_of(registry.DEFENSES, "unmask.registry.DEFENSE
 PaperName = Annotated[str, _one_of(registry.PAPERS, "unmask.registry.PAPERS")]
 AttackPresetName = Annotated[str, _one_of(ATTACK_PRESETS, "unmask.attack_specs.PRESETS")]
 StageName = Annotated[str, _one_of(STAGES, "unmask.presets.STAGES")]
+TrainPresetName = Annotated[str, _one_of(registry.TRAIN_PRESETS, "unmask.registry.TRAIN_PRESETS")]
 FileName = Annotated[str, Check("usable as a file name: letters, digits, '_', '.', '-', no '__', not starting "
                                  "with a dot", lambda value: safe_name(value, "the"))]
 
@@ -190,11 +191,11 @@ class ExtractorSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSpec:
-    """Options of unmask.training.train_classifier; each none: its default (the training preset's value in
-    unmask.training.TRAIN_PRESETS)."""
+    """Options of unmask.training.train_classifier; each none: the training recipe's value
+    (unmask.registry.TRAIN_PRESETS)."""
 
-    preset: Literal["bigdata2020", "kdd2019"] | None = key(
-        "training preset: bigdata2020 (whole network) or kdd2019 (frozen ImageNet base); none: bigdata2020", None)
+    preset: TrainPresetName | None = key(
+        "training recipe: bigdata2020 (whole network) or kdd2019 (frozen ImageNet base); none: bigdata2020", None)
     epochs: PositiveInt | None = key("epochs (the best validation epoch is kept)", None)
     batch_size: PositiveInt | None = key("images per SGD step", None)
     learning_rate: Positive | None = key("SGD learning rate", None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -72,6 +73,33 @@ class DefenseInfo:
 
 
 @dataclass(frozen=True)
+class TrainRecipe:
+    """How a paper trains M: optimiser (SGD with momentum and PyTorch's coupled weight decay),
+    schedule, base weights, input size, held-out share, and adversarial training's PGD steps and
+    attack preset (whose step size it uses). ``resolved`` applies a preset's overrides."""
+
+    name: str
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+    freeze_base: bool
+    weights: str
+    image_size: int = 150
+    val_fraction: float = 0.1
+    adversarial_steps: int = 7
+    adversarial_attack_preset: str = "bigdata2020_legacy"
+
+    def resolved(self, **overrides: Any) -> "TrainRecipe":
+        """This recipe with every override that is not None (the preset's settings) applied."""
+        unknown = set(overrides) - set(self.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"training recipe {self.name}: unknown settings {sorted(unknown)}")
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
 class PaperInfo:
     """A paper a preset can follow; ``published`` False for our own presets (the demo)."""
 
@@ -84,9 +112,11 @@ ATTACKS: dict[str, AttackInfo] = {}
 ARCHS: dict[str, ArchInfo] = {}
 DEFENSES: dict[str, DefenseInfo] = {}
 PAPERS: dict[str, PaperInfo] = {}
+TRAIN_PRESETS: dict[str, TrainRecipe] = {}
 
-_TABLES: dict[type, dict[str, Any]] = {AttackInfo: ATTACKS, ArchInfo: ARCHS, DefenseInfo: DEFENSES, PaperInfo: PAPERS}
-T = TypeVar("T", AttackInfo, ArchInfo, DefenseInfo, PaperInfo)
+_TABLES: dict[type, dict[str, Any]] = {AttackInfo: ATTACKS, ArchInfo: ARCHS, DefenseInfo: DEFENSES, PaperInfo: PAPERS,
+                                       TrainRecipe: TRAIN_PRESETS}
+T = TypeVar("T", AttackInfo, ArchInfo, DefenseInfo, PaperInfo, TrainRecipe)
 
 
 def register(entry: T, replace: bool = False) -> T:
@@ -181,6 +211,18 @@ for _entry in (
 
 for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData'20"), PaperInfo("demo", "demo", published=False)):
     register(_entry)
+
+# Training recipes of M. BigData'20: the whole network fine-tuned with SGD (lr 0.001, momentum 0.9,
+# weight decay 2e-4, batch 32, 30 epochs, best validation epoch). KDD'19: the ImageNet base frozen,
+# the new dense head trained; the paper gives no optimiser settings, so it reuses the same SGD.
+for _entry in (
+    TrainRecipe("bigdata2020", 30, 32, 0.001, 0.9, 2e-4, freeze_base=False, weights="imagenet"),
+    TrainRecipe("kdd2019", 30, 32, 0.001, 0.9, 2e-4, freeze_base=True, weights="imagenet"),
+):
+    register(_entry)
+
+DEFAULT_TRAIN_PRESET = "bigdata2020"
+"""The training recipe of M when a preset or command names none."""
 
 PAPER_CLASS_SETS: tuple[str, ...] = ("CS3a", "CS3b", "CS5a", "CS5b")
 """The class sets in the papers' row order (KDD Table 5 / BigData Table 1)."""

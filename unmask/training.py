@@ -14,7 +14,6 @@ validation accuracy.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import logging
 import time
@@ -27,33 +26,13 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from unmask.attacks import AttackSpec, attack, perturb, preset_spec
+from unmask import registry
+from unmask.attack_specs import AttackSpec, adversarial_spec, preset_spec
+from unmask.attacks import attack, perturb
 from unmask.classifiers import build_classifier, load_classifier, predict_classes, read_classifier_info, save_classifier
 from unmask.images import iter_batches, list_image_folder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainPreset:
-    """The optimisation settings of one paper."""
-
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    momentum: float
-    weight_decay: float
-    freeze_base: bool
-    weights: str
-    image_size: int = 150
-    val_fraction: float = 0.1
-    adversarial_steps: int = 7
-
-
-TRAIN_PRESETS = {
-    "bigdata2020": TrainPreset(30, 32, 0.001, 0.9, 2e-4, freeze_base=False, weights="imagenet"),
-    "kdd2019": TrainPreset(30, 32, 0.001, 0.9, 2e-4, freeze_base=True, weights="imagenet"),
-}
 
 
 @dataclass
@@ -69,11 +48,6 @@ class TrainResult:
     log_path: Path
 
 
-def adversarial_spec(eps: float, attack_preset: str, steps: int) -> AttackSpec:
-    """The PGD-Linf spec used to train (and select) an adversarially trained model."""
-    return dataclasses.replace(preset_spec(attack_preset, "pgd_linf", eps), steps=steps)
-
-
 def split_items(items: list, fraction: float, seed: int) -> tuple[list, list]:
     """Seeded random (train, val) split holding out ``fraction`` of the items (at least one)."""
     order = np.random.default_rng(seed).permutation(len(items))
@@ -86,7 +60,7 @@ def validation_items(train_dir: str | Path, val_dir: str | Path | None, class_na
     train_items = list_image_folder(train_dir, class_names)
     if val_dir is not None:
         return train_items, list_image_folder(val_dir, class_names)
-    return split_items(train_items, TRAIN_PRESETS[preset].val_fraction, seed)
+    return split_items(train_items, registry.lookup(registry.TRAIN_PRESETS, preset, "training preset").val_fraction, seed)
 
 
 def load_items(items: Sequence, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,14 +115,14 @@ def train_classifier(
     class_names: Sequence[str],
     arch: str,
     out_path: str | Path,
-    preset: str = "bigdata2020",
+    preset: str = registry.DEFAULT_TRAIN_PRESET,
     epochs: int | None = None,
     image_size: int | None = None,
     weights: str | Path | None = None,
     adversarial_eps: float | None = None,
     seed: int = 5,
     batch_size: int | None = None,
-    attack_preset: str = "bigdata2020_legacy",
+    attack_preset: str | None = None,
     learning_rate: float | None = None,
     progress: bool = True,
 ) -> TrainResult:
@@ -161,13 +135,11 @@ def train_classifier(
     flips images horizontally at random (p = 0.5). Idempotent: an existing model whose stored
     request matches is returned.
     """
-    if preset not in TRAIN_PRESETS:
-        raise ValueError(f"unknown training preset {preset!r}; valid: {', '.join(TRAIN_PRESETS)}")
-    settings = TRAIN_PRESETS[preset]
-    epochs = epochs or settings.epochs
-    image_size = image_size or settings.image_size
-    batch_size = batch_size or settings.batch_size
-    learning_rate = learning_rate or settings.learning_rate
+    settings = registry.lookup(registry.TRAIN_PRESETS, preset, "training preset").resolved(
+        epochs=epochs, image_size=image_size, batch_size=batch_size, learning_rate=learning_rate,
+        adversarial_attack_preset=attack_preset)
+    epochs, image_size, batch_size = settings.epochs, settings.image_size, settings.batch_size
+    learning_rate, attack_preset = settings.learning_rate, settings.adversarial_attack_preset
     weights = None if weights is None or str(weights).lower() == "none" else str(weights)
     out_path = Path(out_path)
     log_path = out_path.with_suffix(".csv")
@@ -257,20 +229,21 @@ def eps_search(
     out_dir: str | Path,
     eps_values: Sequence[float] = (1, 2, 4, 6, 8, 16),
     eval_eps: float = 8.0,
-    attack_preset: str = "bigdata2020_legacy",
+    attack_preset: str | None = None,
     **train_kwargs,
 ) -> list[dict]:
     """The AT line search: one adversarially trained model per eps (reused when already trained),
-    each scored on validation by the mean of benign accuracy and accuracy under the preset's test
-    PGD-Linf at ``eval_eps``, so a tiny training eps cannot win by being easy to defend."""
+    each scored on validation by the mean of benign accuracy and accuracy under the attack preset's
+    PGD-Linf at ``eval_eps``, so a tiny training eps cannot win by being easy to defend.
+    ``attack_preset`` None: the training recipe's (see ``train_classifier``)."""
     out_dir = Path(out_dir)
-    spec = preset_spec(attack_preset, "pgd_linf", eval_eps)
     rows = []
     for eps in eps_values:
         result = train_classifier(train_dir, val_dir, class_names, arch, out_dir / f"{arch}_at_eps{eps:g}.keras",
                                   adversarial_eps=eps, attack_preset=attack_preset, **train_kwargs)
         model, info = load_classifier(result.model_path)
         request = info.extra["request"]
+        spec = preset_spec(request["attack_preset"], "pgd_linf", eval_eps)
         _, val_items = validation_items(train_dir, val_dir, class_names, request["preset"], request["seed"])
         x_val, y_val = load_items(val_items, info.image_size)
         scores = evaluate_split(model, x_val, y_val, spec, request["batch_size"], request["seed"])

@@ -256,7 +256,8 @@ def test_defaults_and_spec_strings():
     assert (cw.steps, cw.learning_rate, cw.initial_const, cw.binary_search_steps) == (10_000, 0.01, 1e-3, 9)
     assert parse_spec("pgd_linf:8") == ("pgd_linf", 8.0)
     assert parse_spec("deepfool_l2") == ("deepfool_l2", None)
-    assert list(AttackSpec("fgsm", 8).to_dict())[:4] == ["name", "eps", "steps", "step_size"]
+    assert AttackSpec("fgsm", 8).to_dict() == {"name": "fgsm", "eps": 8}  # only the options the attack takes
+    assert list(AttackSpec("pgd_linf", 8).to_dict()) == ["name", "eps", "steps", "step_size", "random_start"]
     with pytest.raises(ValueError, match="NAME:EPS"):
         parse_spec("pgd_linf:eight")
 

@@ -53,6 +53,9 @@ def test_demo_plan_resolves_the_settings():
     assert (model["arch"], model["image_size"], model["weights"], model["seed"]) == ("small_cnn", 128, None, 0)
     assert (model["preset"], model["epochs"], model["learning_rate"], model["adversarial_eps"]) == ("bigdata2020", 8, 0.01, None)
     assert (model_at["epochs"], model_at["learning_rate"], model_at["adversarial_eps"]) == (3, 0.01, 4.0)
+    assert model_at["recipe"]["batch_size"] == 32 and model_at["recipe"]["adversarial_steps"] == 7
+    assert model_at["adversarial_attack"] == {"name": "pgd_linf", "eps": 4.0, "steps": 7, "step_size": 510.0,
+                                              "random_start": True}  # the legacy step: what the demo's AT runs
     assert model_at["out_path"] == "runs/demo/models/small_cnn/CS3a_at.keras"
     evaluation = by_kind["evaluation"][0]
     assert (evaluation["max_test_images"], evaluation["max_heldout_images"], evaluation["threshold_fpr"]) == (100, 80, 0.1)
@@ -152,5 +155,6 @@ def test_plan_of_a_preset_without_adversarial_training():
     jobs = describe_jobs(preset)
     assert kinds(jobs) == ["convert_pascal_part", "class_set_folders", "model", "evaluation", "defense", "defense",
                            "defense", "benign_cell", "attack_cell"]
-    assert jobs[1]["test_split"] == "imagenet" and jobs[2]["preset"] == "kdd2019" and jobs[2]["epochs"] is None
+    assert jobs[1]["test_split"] == "imagenet" and jobs[2]["preset"] == "kdd2019" and "epochs" not in jobs[2]
+    assert jobs[2]["recipe"]["epochs"] == 30 and jobs[2]["recipe"]["freeze_base"] is True  # resolved from the recipe
     assert jobs[-1]["checkpoint_at"] is None and jobs[-1]["attack"]["name"] == "fgsm"

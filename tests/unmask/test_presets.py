@@ -3,7 +3,6 @@ import dataclasses
 import re
 import subprocess
 import sys
-import typing
 from pathlib import Path
 
 import pytest
@@ -151,11 +150,11 @@ def test_names_are_read_from_the_registry_when_checked():
         preset_from_dict(with_model(arch="tiny_test_arch"))
 
 
-def test_training_preset_names_match_the_training_module():
-    from unmask.training import TRAIN_PRESETS
-
-    literal, _none = typing.get_args(typing.get_type_hints(presets.TrainSpec)["preset"])
-    assert set(typing.get_args(literal)) == set(TRAIN_PRESETS)
+def test_training_recipes_are_read_from_the_registry():
+    assert preset_from_dict(with_model(train={"preset": "kdd2019"})).models[0].train.preset == "kdd2019"
+    with pytest.raises(PresetError, match="bigdata2020, kdd2019") as info:
+        preset_from_dict(with_model(train={"preset": "iclr"}))
+    assert info.value.path == "models[0].train.preset"
 
 
 def test_missing_file(tmp_path):

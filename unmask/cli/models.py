@@ -11,9 +11,8 @@ from pathlib import Path
 
 from unmask.attack_specs import PRESETS
 from unmask.parts import class_set
-from unmask.registry import ARCHS, ATTACKS, PAPERS
+from unmask.registry import ARCHS, ATTACKS, DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, lookup
 
-DEFAULT_TRAIN_PRESET = "bigdata2020"
 
 
 def _eps_list(text: str) -> list[float]:
@@ -35,15 +34,14 @@ def _class_names(data: Path, name: str | None) -> tuple[str, ...]:
 def train_m(args: argparse.Namespace) -> int:
     """Handler of `unmask train-m`."""
     from unmask.fileio import write_text_atomic
-    from unmask.training import TRAIN_PRESETS, eps_search, format_eps_table, train_classifier
+    from unmask.training import eps_search, format_eps_table, train_classifier
 
-    if args.preset not in TRAIN_PRESETS:
-        raise ValueError(f"unknown training preset {args.preset!r}; valid: {', '.join(TRAIN_PRESETS)}")
+    recipe = lookup(TRAIN_PRESETS, args.preset, "training preset")
     data = Path(args.data)
     classes = _class_names(data, args.class_set)
     train_dir = data / "train"
     val_dir = data / "val" if (data / "val").is_dir() else None
-    default_weights = None if args.arch == "small_cnn" else TRAIN_PRESETS[args.preset].weights
+    default_weights = None if lookup(ARCHS, args.arch, "architecture").weights_file is None else recipe.weights
     weights = args.weights if args.weights is not None else default_weights
     common = dict(preset=args.preset, epochs=args.epochs, image_size=args.image_size, weights=weights,
                   seed=args.seed, batch_size=args.batch_size)
@@ -103,13 +101,13 @@ def attack_command(args: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `unmask train-m` and `unmask attack`."""
-    papers = ", ".join(name for name, info in PAPERS.items() if info.published)
     train = subparsers.add_parser("train-m", help="train classifier M on <data>/{train,val}/<class>/ folders")
     train.add_argument("--data", required=True, help="class-set folder with train/ (and optionally val/) inside")
     train.add_argument("--arch", required=True, help=f"architecture: {', '.join(ARCHS)}")
     train.add_argument("--class-set", help="class set name (default: the data folder's name), e.g. CS3a")
     train.add_argument("--preset", default=DEFAULT_TRAIN_PRESET,
-                       help=f"the paper whose training recipe to follow: {papers} (default {DEFAULT_TRAIN_PRESET})")
+                       help=f"the paper whose training recipe to follow: {', '.join(TRAIN_PRESETS)} "
+                            f"(default {DEFAULT_TRAIN_PRESET})")
     train.add_argument("--weights", help="imagenet, none or a notop weights file (default: the preset's; none for small_cnn)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--image-size", type=int)
@@ -117,8 +115,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=5)
     train.add_argument("--adversarial", action="store_true", help="PGD-Linf adversarial training")
     train.add_argument("--adv-eps", type=float, default=4.0, help="adversarial training eps, 0-255 units (default 4)")
-    train.add_argument("--attack-preset", default="bigdata2020_legacy", choices=sorted(PRESETS),
-                       help="whose PGD step size adversarial training uses")
+    train.add_argument("--attack-preset", choices=sorted(PRESETS),
+                       help="whose PGD step size adversarial training uses (default: the training recipe's)")
     train.add_argument("--eps-search", type=_eps_list, help="AT line search over these eps, e.g. 1,2,4,6,8,16")
     train.add_argument("--eval-eps", type=float, default=8.0, help="test eps the line search scores against")
     train.add_argument("--out", help="model path (.keras), or the folder for --eps-search")
