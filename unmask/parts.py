@@ -95,7 +95,7 @@ def canonical_class_set_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class OverlapStats:
-    """Feature statistics of a class set (paper Table 5 / KDD Table 2)."""
+    """Feature statistics of a class set (KDD'19 Table 5 / BigData'20 Table 1)."""
 
     classes: tuple[str, ...]
     unique_parts: int

@@ -210,6 +210,11 @@ def test_shipped_presets_load(path):
     assert yaml.safe_load(path.read_text())["name"] == preset.name
 
 
+def test_only_the_legacy_preset_uses_the_legacy_part_labelling():
+    legacy = {p.stem for p in EXPERIMENTS.glob("*.yaml") if load_preset(p).data.legacy_parts}
+    assert legacy == {"bigdata2020_table3_legacy"}
+
+
 def test_demo_preset_values():
     preset = load_preset(EXPERIMENTS / "demo.yaml")
     model = preset.models[0]
