@@ -55,6 +55,14 @@ def auc(curve: RocCurve) -> float:
     return float(np.trapezoid(curve.tpr, curve.fpr))
 
 
+def roc_point(curve: RocCurve, target_fpr: float) -> tuple[float, float]:
+    """(TPR, FPR) of the ROC point with the highest TPR at FPR <= target (the smallest FPR among
+    ties): the operating point read off the test ROC itself, as the papers report theirs."""
+    allowed = curve.fpr <= target_fpr + 1e-12
+    best = np.flatnonzero(allowed & (curve.tpr == curve.tpr[allowed].max()))[0]
+    return float(curve.tpr[best]), float(curve.fpr[best])
+
+
 @dataclass(frozen=True)
 class OperatingPoint:
     """Detection at a threshold chosen on held-out benign scores for a target FPR."""

@@ -28,7 +28,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 from unmask import registry
 from unmask.fileio import json_text, write_bytes_atomic, write_json_atomic
@@ -87,7 +87,8 @@ def _check_fraction(value: float | None, name: str) -> None:
 
 def _check_keys(data: Mapping[str, Any], cls: type, where: str) -> None:
     expected = {f.name for f in fields(cls)}
-    missing, unknown = expected - data.keys(), data.keys() - expected
+    missing = expected - data.keys() - set(getattr(cls, "ADDED_LATER", ()))
+    unknown = data.keys() - expected
     if missing or unknown:
         raise ResultsError(
             f"{where}: {cls.__name__} fields do not match the schema"
@@ -109,6 +110,13 @@ class DetectionResult:
     tpr_at_fpr: dict[str, float] = field(default_factory=dict)
     fpr_at_fpr: dict[str, float] = field(default_factory=dict)
     threshold_at_fpr: dict[str, float] = field(default_factory=dict)
+    roc_tpr_at_fpr: dict[str, float] = field(default_factory=dict)
+    """The papers' operating point: the highest TPR on the test ROC itself at FPR <= target ..."""
+    roc_fpr_at_fpr: dict[str, float] = field(default_factory=dict)
+    """... and the FPR of that ROC point."""
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("roc_tpr_at_fpr", "roc_fpr_at_fpr")
+    """Fields a file written before they existed may lack (read as empty)."""
 
     def __post_init__(self) -> None:
         """Coerce numpy scalars/arrays to plain Python types and check the invariants."""
@@ -124,6 +132,8 @@ class DetectionResult:
         self.tpr_at_fpr = _rate_dict(self.tpr_at_fpr, "tpr_at_fpr")
         self.fpr_at_fpr = _rate_dict(self.fpr_at_fpr, "fpr_at_fpr")
         self.threshold_at_fpr = _rate_dict(self.threshold_at_fpr, "threshold_at_fpr")
+        self.roc_tpr_at_fpr = _rate_dict(self.roc_tpr_at_fpr, "roc_tpr_at_fpr")
+        self.roc_fpr_at_fpr = _rate_dict(self.roc_fpr_at_fpr, "roc_fpr_at_fpr")
 
     @property
     def n_images(self) -> int:
@@ -144,6 +154,8 @@ class DetectionResult:
             "tpr_at_fpr": {k: _json_float(v) for k, v in checked.tpr_at_fpr.items()},
             "fpr_at_fpr": {k: _json_float(v) for k, v in checked.fpr_at_fpr.items()},
             "threshold_at_fpr": {k: _json_float(v) for k, v in checked.threshold_at_fpr.items()},
+            "roc_tpr_at_fpr": {k: _json_float(v) for k, v in checked.roc_tpr_at_fpr.items()},
+            "roc_fpr_at_fpr": {k: _json_float(v) for k, v in checked.roc_fpr_at_fpr.items()},
         }
 
     @classmethod

@@ -50,3 +50,12 @@ def test_operating_point_threshold_from_heldout():
     assert point.threshold == pytest.approx(0.9)
     assert point.tpr == pytest.approx(2 / 3)
     assert point.fpr == pytest.approx(1 / 4)
+
+
+def test_roc_point_is_the_highest_tpr_within_the_target_fpr():
+    curve = metrics.RocCurve(fpr=np.array([0.0, 0.05, 0.1, 0.1, 0.4, 1.0]), tpr=np.array([0.0, 0.5, 0.7, 0.8, 0.9, 1.0]),
+                             thresholds=np.array([np.inf, 0.9, 0.8, 0.7, 0.5, 0.1]))
+    assert metrics.roc_point(curve, 0.1) == (0.8, 0.1)
+    assert metrics.roc_point(curve, 0.09) == (0.5, 0.05)
+    assert metrics.roc_point(curve, 0.0) == (0.0, 0.0)
+    assert metrics.roc_point(curve, 1.0) == (1.0, 1.0)

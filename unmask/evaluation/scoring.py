@@ -68,6 +68,7 @@ def detection(defense: Defense, attacked: Tally, benign: Tally, heldout_scores: 
         point = metrics.operating_point(heldout_scores, benign_scores, adv_scores, target)
         key = f"{target:g}"
         result.tpr_at_fpr[key], result.fpr_at_fpr[key], result.threshold_at_fpr[key] = point.tpr, point.fpr, point.threshold
+        result.roc_tpr_at_fpr[key], result.roc_fpr_at_fpr[key] = metrics.roc_point(curve, target)
     return result
 
 
