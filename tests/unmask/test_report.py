@@ -185,7 +185,8 @@ def test_write_report_files_and_index(run_dir):
     for stem in tables:
         assert {f"tables/{stem}.md", f"tables/{stem}.csv", f"tables/{stem}.tex"} <= names
     figures = ["roc_unmask__vgg16__CS3a", "roc_unmask__vgg16__CS3b", "roc_unmask__densenet121__CS3a",
-               "roc_unmask__densenet121__CS5b", "roc_unmask__small_cnn__CS3a", "mean_accuracy"]
+               "roc_unmask__densenet121__CS5b", "roc_unmask__small_cnn__CS3a", "roc_by_attack_unmask__vgg16",
+               "roc_by_attack_unmask__densenet121", "roc_by_attack_unmask__small_cnn", "mean_accuracy"]
     for stem in figures:
         png, pdf = out / f"figures/{stem}.png", out / f"figures/{stem}.pdf"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
@@ -221,6 +222,21 @@ def test_report_command(tmp_path, capsys):
     assert str(out / "report.md") in capsys.readouterr().out
     assert cli.main(["report", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_roc_by_attack_has_a_panel_per_attack_and_a_curve_per_class_set(tmp_path, monkeypatch):
+    drawn = {}
+
+    def record(title, panels, out_dir, stem):
+        drawn[stem] = [(panel, [curve[0] for curve in curves]) for panel, curves in panels]
+        return []
+
+    monkeypatch.setattr(layouts, "roc_panels", record)
+    monkeypatch.setattr(layouts, "roc_figure", lambda *args: [])
+    layouts.roc_figures(CELLS, DEFS, tmp_path)
+    assert drawn["roc_by_attack_unmask__vgg16"] == [("DF", ["CS3a"]), ("FGSM 16", ["CS3a", "CS3b"]),
+                                                    ("PGD-Linf 8", ["CS3a"])]
+    assert drawn["roc_by_attack_unmask__densenet121"] == [("PGD-Linf 16", ["CS3a"]), ("MIA-L2 600", ["CS5b"])]
 
 
 def test_a_defense_no_paper_has_gets_a_column_in_every_layout():

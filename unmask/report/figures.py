@@ -25,11 +25,11 @@ def _save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def roc_figure(title: str, curves: Sequence[tuple[str, Sequence[float], Sequence[float], float | None]],
-               out_dir: Path, stem: str) -> list[Path]:
-    """One ROC plot with a curve per (label, fpr, tpr, auc), the AUC in the legend, as the papers draw them."""
-    fig = Figure(figsize=(4.8, 4.4))
-    ax = fig.add_subplot()
+Curve = tuple[str, Sequence[float], Sequence[float], "float | None"]
+"""(label, fpr, tpr, auc) of one ROC curve."""
+
+
+def _roc_axes(ax, title: str, curves: Sequence[Curve]) -> None:
     for label, fpr, tpr, auc in curves:
         auc_text = "n/a" if auc is None else f"{auc:.3f}"
         ax.plot(fpr, tpr, linewidth=1.5, label=f"{label} (AUC = {auc_text})")
@@ -37,6 +37,22 @@ def roc_figure(title: str, curves: Sequence[tuple[str, Sequence[float], Sequence
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="False positive rate", ylabel="True positive rate", title=title)
     ax.legend(loc="lower right", fontsize="small")
     ax.grid(alpha=0.3)
+
+
+def roc_figure(title: str, curves: Sequence[Curve], out_dir: Path, stem: str) -> list[Path]:
+    """One ROC plot with a curve per (label, fpr, tpr, auc), the AUC in the legend."""
+    fig = Figure(figsize=(4.8, 4.4))
+    _roc_axes(fig.add_subplot(), title, curves)
+    return _save(fig, out_dir, stem)
+
+
+def roc_panels(title: str, panels: Sequence[tuple[str, Sequence[Curve]]], out_dir: Path, stem: str) -> list[Path]:
+    """The papers' ROC layout: one panel per (panel title, curves), side by side, e.g. one panel per
+    attack with a curve per class set."""
+    fig = Figure(figsize=(4.2 * len(panels), 4.4))
+    for index, (panel_title, curves) in enumerate(panels, start=1):
+        _roc_axes(fig.add_subplot(1, len(panels), index), panel_title, curves)
+    fig.suptitle(title)
     return _save(fig, out_dir, stem)
 
 

@@ -12,12 +12,12 @@ import logging
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from unmask import registry
 from unmask.paper_numbers import BIGDATA2020, KDD2019, OPERATING_POINT, published, published_metrics
 from unmask.parts import CLASS_SETS, overlap_stats
-from unmask.report.figures import roc_figure
+from unmask.report.figures import Curve, roc_figure, roc_panels
 from unmask.report.tables import Column, Table
 from unmask.results import NO_ATTACK, CellResult, attack_label, attack_sort_key, model_label, safe_name
 
@@ -388,23 +388,35 @@ def comparison_table(records: list[Comparison]) -> Table:
     return table
 
 
+def _roc_curves(cells: Iterable[CellResult], detector: str, label: Callable[[CellResult], str]) -> list[Curve]:
+    return [(label(c), c.detection[detector].roc_fpr, c.detection[detector].roc_tpr, c.detection[detector].auc)
+            for c in cells]
+
+
 def roc_figures(cells: list[CellResult], defenses: Sequence[DefenseEntry], out_dir: Path) -> list[tuple[str, list[Path]]]:
-    """One ROC figure per detector x model x class set with a curve per attack; (title, paths) pairs."""
+    """Per detector: one figure per model x class set with a curve per attack, and per model the
+    papers' layout (one panel per attack, a curve per class set); (title, paths) pairs."""
     figures = []
     for defense in main_defenses(defenses):
         name = defense["name"]
         drawn = [c for c in cells if name in c.detection and len(c.detection[name].roc_fpr) >= 2]
         idx = index_cells(drawn)
         for model, cs in row_keys(drawn):
-            curves = []
-            for attack, eps in attack_keys(drawn):
-                cell = idx.get((model, cs, attack, eps))
-                if cell is not None:
-                    det = cell.detection[name]
-                    curves.append((attack_label(attack, eps), det.roc_fpr, det.roc_tpr, det.auc))
+            mine = [idx[(model, cs, a, e)] for a, e in attack_keys(drawn) if (model, cs, a, e) in idx]
             title = f"ROC, {defense['display']}, {model_label(model)}, {cs}"
             stem = f"roc_{safe_name(name, 'defense')}__{safe_name(model, 'model')}__{safe_name(cs, 'class set')}"
-            figures.append((title, roc_figure(title, curves, out_dir, stem)))
+            figures.append((title, roc_figure(title, _roc_curves(mine, name, lambda c: attack_label(c.attack, c.eps)),
+                                              out_dir, stem)))
+        for model in dict.fromkeys(m for m, _ in row_keys(drawn)):
+            panels = []
+            for attack, eps in attack_keys(drawn):
+                mine = [idx[(model, cs, attack, eps)] for m, cs in row_keys(drawn)
+                        if m == model and (model, cs, attack, eps) in idx]
+                if mine:
+                    panels.append((attack_label(attack, eps), _roc_curves(mine, name, lambda c: c.class_set)))
+            title = f"ROC by attack, {defense['display']}, {model_label(model)} (the papers' layout)"
+            stem = f"roc_by_attack_{safe_name(name, 'defense')}__{safe_name(model, 'model')}"
+            figures.append((title, roc_panels(title, panels, out_dir, stem)))
     return figures
 
 
