@@ -9,6 +9,7 @@ Metrics of a key:
                              (the papers score UnMask by always rectifying: the `unmask` defense)
   auc                        detection ROC AUC
   tpr_at_fpr_0.1, fpr_at_fpr_0.1   the papers' representative ROC operating point (FPR ~ 10%)
+  n_defense_images           successfully attacked images behind KDD's defense figures (KDD Table 4)
   n_detection_images         adversarial + benign images behind the detection figures (BigData
                              Table 2; the paper names no model, so these keys have model None)
   mean_um_minus_at, mean_um_minus_none   BigData headline (Fig. 2): UnMask's mean accuracy gain over
@@ -61,6 +62,16 @@ resnet50 CS5b 79.91 3.33 87.57 0 76.91 0 65.19 0 83.39 0 80.01
 _KDD_AUC = {("deepfool_l2", None): 0.952, ("fgsm", 8.0): 0.96, ("fgsm", 16.0): 0.959,
             ("pgd_linf", 8.0): 0.951, ("pgd_linf", 16.0): 0.949}
 _KDD_OPERATING_POINT = ("vgg16", "CS3a", "pgd_linf", 8.0, 0.9267, 0.0967)
+
+# KDD'19 Table 4: ImageNet images behind the defense figures, i.e. those the attack perturbed
+# successfully (FGSM and PGD at eps 16; "the numbers for eps 8 are similar"), no model named.
+_KDD_TABLE4_COLUMNS = (("deepfool_l2", None), ("fgsm", 16.0), ("pgd_linf", 16.0))
+_KDD_TABLE4 = """
+CS3a 3,485 2,823 3,494
+CS3b 4,749 4,161 4,764
+CS5a 5,827 5,252 5,849
+CS5b 6,728 5,883 6,747
+"""
 
 # BigData'20 Table 3 (accuracy as a fraction, None/AT/UM per cell).
 _BIGDATA_TABLE3_COLUMNS = (("none", None), ("pgd_linf", 8.0), ("pgd_linf", 16.0), ("pgd_l2", 300.0), ("pgd_l2", 600.0),
@@ -117,6 +128,9 @@ def _parse() -> dict[PaperKey, float]:
             out[PaperKey(paper, model, cs, auc_attack, auc_eps, "auc")] = auc
         out[PaperKey(paper, model, cs, attack, eps, f"tpr_at_fpr_{OPERATING_POINT}")] = tpr
         out[PaperKey(paper, model, cs, attack, eps, f"fpr_at_fpr_{OPERATING_POINT}")] = fpr
+    for cs, *counts in _rows(_KDD_TABLE4):
+        for (attack, eps), count in zip(_KDD_TABLE4_COLUMNS, counts):
+            out[PaperKey(KDD2019, None, cs, attack, eps, "n_defense_images")] = float(count.replace(",", ""))
     for cs, *counts in _rows(_BIGDATA_TABLE2):
         for (attack, eps), count in zip(_BIGDATA_TABLE2_COLUMNS, counts):
             out[PaperKey(BIGDATA2020, None, cs, attack, eps, "n_detection_images")] = float(count.replace(",", ""))

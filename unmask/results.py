@@ -14,7 +14,9 @@ results.json, schema 2:
               "n_images", "accuracy": {defense: fraction},
               "detection": {defense: {"n_adversarial", "n_benign", "auc", "roc_fpr", "roc_tpr",
                             "roc_thresholds", "tpr_at_fpr": {"0.1": ..}, "fpr_at_fpr", "threshold_at_fpr"}},
-              "thresholds": {defense: t chosen on held-out benign images}}, ...]}
+              "thresholds": {defense: t chosen on held-out benign images},
+              "n_success": {defense: images whose attack succeeded on its model},
+              "success_accuracy": {defense: accuracy on those images}}, ...]}
 Schema 1 (before defenses were plug-ins: fields acc_none, acc_at, acc_um_always, acc_um_threshold,
 threshold, detection) still loads: its cells are read into the maps above, figures unchanged.
 """
@@ -195,6 +197,13 @@ class CellResult:
     accuracy: dict[str, float]
     detection: dict[str, DetectionResult] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    n_success: dict[str, int] = field(default_factory=dict)
+    """Attacked cells: per defense, the images whose attack succeeded on the defense's model variant
+    (KDD'19 Table 4: only those are scored in its defense table)..."""
+    success_accuracy: dict[str, float] = field(default_factory=dict)
+    """... and the defense's accuracy on them (absent when there are none)."""
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("n_success", "success_accuracy")
 
     def __post_init__(self) -> None:
         """Coerce numpy scalars to plain Python types and check the invariants."""
@@ -206,6 +215,10 @@ class CellResult:
             raise ResultsError(f"the benign cell (attack {NO_ATTACK!r}) has no eps, got {self.eps}")
         self.n_images = _int(self.n_images, "n_images")
         self.accuracy = _accuracy_map(self.accuracy, "accuracy")
+        self.success_accuracy = _accuracy_map(self.success_accuracy, "success_accuracy")
+        if not isinstance(self.n_success, Mapping):
+            raise ResultsError(f"n_success must map defense names to counts, got {self.n_success!r}")
+        self.n_success = {str(k): _int(v, f"n_success[{k}]") for k, v in self.n_success.items()}
         if not isinstance(self.detection, Mapping) or not all(
             isinstance(d, DetectionResult) for d in self.detection.values()
         ):
@@ -233,6 +246,8 @@ class CellResult:
             "accuracy": dict(checked.accuracy),
             "detection": {k: d.to_dict() for k, d in checked.detection.items()},
             "thresholds": {k: _json_float(v) for k, v in checked.thresholds.items()},
+            "n_success": dict(checked.n_success),
+            "success_accuracy": dict(checked.success_accuracy),
         }
 
     @classmethod

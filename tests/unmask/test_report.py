@@ -23,9 +23,12 @@ def cell(model, cs, attack, eps, none, at, um, um_t=0.5, det=None, extra=None):
     if at is not None:
         accuracy["adversarial_training"] = at
     det = det if attack == "none" else det or detection()
+    attacked = attack != "none"  # KDD's protocol: UnMask scored on the successfully attacked images too
     return CellResult(model=model, class_set=cs, attack=attack, eps=eps, n_images=100, accuracy=accuracy,
                       detection={} if det is None else {"unmask": det},
-                      thresholds={"unmask": 0.25, "unmask_threshold": 0.25})
+                      thresholds={"unmask": 0.25, "unmask_threshold": 0.25},
+                      n_success={"none": round(100 * (1 - none))} if attacked else {},
+                      success_accuracy={"none": 0.0, "unmask": um + 0.01} if attacked else {})
 
 
 # Deliberately out of the papers' order: the report must sort rows and columns itself.
@@ -64,10 +67,14 @@ def test_kdd_layout_orders_and_cells():
         "MIA-L2 600: No Def", "MIA-L2 600: UnMask"]
     assert [r[:2] for r in table.rows] == [["VGG16", "CS3a"], ["VGG16", "CS3b"], ["DenseNet121", "CS3a"],
                                            ["DenseNet121", "CS5b"], ["SmallCNN", "CS3a"]]
-    assert table.rows[0] == ["VGG16", "CS3a", "6.90%", "87.00", "4.00", "95.00", "1.00", "70.00", "0.00", "90.00",
+    assert table.rows[0] == ["VGG16", "CS3a", "6.90%", "87.00", "0.00", "96.00", "0.00", "71.00", "0.00", "91.00",
                              "n/a", "n/a", "n/a", "n/a"]
-    assert table.rows[1][3:8] == ["90.00", "n/a", "n/a", "2.00", "65.00"]
-    assert table.rows[3][2] == "29.41%" and table.rows[3][-2:] == ["2.00", "90.00"]
+    assert table.rows[1][3:8] == ["90.00", "n/a", "n/a", "0.00", "66.00"]
+    assert table.rows[3][2] == "29.41%" and table.rows[3][-2:] == ["0.00", "91.00"]
+    counts = layouts.kdd_counts_table(CELLS, DEFS, layouts.Comparer(["kdd2019"]))
+    vgg_3a = [r for r in counts.rows if r[:2] == ["VGG16", "CS3a"]]
+    flat = [c.flat for c in counts.columns]
+    assert [r[flat.index("FGSM 16")] for r in vgg_3a] == ["99", "2823", "-2724"]  # ours, KDD Table 4, difference
 
 
 def test_bigdata_layout_shows_dash_for_missing_at():
@@ -142,7 +149,7 @@ def test_compare_paper_differences_equal_hand_computed():
     flat = [c.flat for c in kdd.columns]
     assert [r[3] for r in rows] == ["ours", "paper (kdd2019)", "ours - paper"]
     col = flat.index("FGSM 16: UnMask")
-    assert [r[col] for r in rows] == ["65.00", "60.11", "+4.89"]  # 65.00 - 60.11
+    assert [r[col] for r in rows] == ["66.00", "60.11", "+5.89"]  # 66.00 - 60.11
     assert [r[flat.index("No Attk")] for r in rows] == ["90.00", "89.13", "+0.87"]
     assert [r[flat.index("DF: UnMask")] for r in rows] == ["n/a", "85.62", ""]  # not in our run
     assert not any(r[0] == "SmallCNN" and r[3] != "ours" for r in kdd.rows)  # nothing published for it
@@ -181,7 +188,8 @@ def test_write_report_files_and_index(run_dir):
     written = report.write_report(run_dir, compare_paper=True)
     out = run_dir / "report"
     names = {p.relative_to(out).as_posix() for p in written}
-    tables = ("kdd2019_table6", "bigdata2020_table3", "detection", "unmask_modes", "overlap", "paper_comparison")
+    tables = ("kdd2019_table6", "kdd2019_table4", "bigdata2020_table3", "detection", "unmask_modes", "overlap",
+              "paper_comparison")
     for stem in tables:
         assert {f"tables/{stem}.md", f"tables/{stem}.csv", f"tables/{stem}.tex"} <= names
     figures = ["roc_unmask__vgg16__CS3a", "roc_unmask__vgg16__CS3b", "roc_unmask__densenet121__CS3a",

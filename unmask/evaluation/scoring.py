@@ -15,7 +15,7 @@ import numpy as np
 
 from unmask import metrics
 from unmask.defenses import Defense, Observation
-from unmask.results import CellResult, DetectionResult
+from unmask.results import NO_ATTACK, CellResult, DetectionResult
 
 
 @dataclass
@@ -74,7 +74,16 @@ def detection(defense: Defense, attacked: Tally, benign: Tally, heldout_scores: 
 
 def cell_result(model: str, class_set: str, attack: str, eps: float | None, tally: Tally,
                 defenses: Sequence[Defense], detections: dict[str, DetectionResult]) -> CellResult:
-    """The cell of one pass: every defense's accuracy, the given detections, every calibrated threshold."""
+    """The cell of one pass: every defense's accuracy, the given detections, every calibrated threshold;
+    for an attacked cell also each defense's accuracy on the images whose attack succeeded."""
+    labels = np.asarray(tally.labels)
+    n_success, success_accuracy = {}, {}
+    if attack != NO_ATTACK:
+        for d in defenses:
+            success = np.asarray(tally.predicted[d.model]) != labels
+            n_success[d.name] = int(success.sum())
+            if success.any():
+                success_accuracy[d.name] = accuracy(np.asarray(tally.answers[d.name])[success], labels[success])
     return CellResult(
         model=model,
         class_set=class_set,
@@ -84,4 +93,6 @@ def cell_result(model: str, class_set: str, attack: str, eps: float | None, tall
         accuracy={d.name: accuracy(tally.answers[d.name], tally.labels) for d in defenses},
         detection=detections,
         thresholds={d.name: d.threshold for d in defenses if d.threshold is not None},
+        n_success=n_success,
+        success_accuracy=success_accuracy,
     )

@@ -1,7 +1,9 @@
 """`unmask report RUN_DIR`: the papers' tables and figures from a run's results.
 
 Reads the cells of a run (`results.load_results`) and writes into `RUN_DIR/report/`:
-  tables/kdd2019_table6.*     accuracy (%) in the KDD'19 Table 6 layout (No Def / UnMask / new defenses per attack)
+  tables/kdd2019_table6.*     accuracy (%) in the KDD'19 Table 6 layout and protocol (No Def / UnMask / new
+                              defenses per attack, on the successfully attacked images)
+  tables/kdd2019_table4.*     those images' counts (KDD'19 Table 4 layout)
   tables/bigdata2020_table3.* accuracy (fraction) in the BigData'20 Table 3 layout (None / AT / UM / new defenses)
   tables/detection.*          per detector: AUC, TPR at FPR 5% / 10%, images behind each figure
   tables/unmask_modes.*       UnMask accuracy, always-rectify beside threshold mode (Algorithm 1)
@@ -27,7 +29,8 @@ from unmask.fileio import write_text_atomic
 from unmask.paper_numbers import BIGDATA2020, KDD2019, PAPERS
 from unmask.report.figures import accuracy_bars
 from unmask.report.layouts import (
-    Comparer, DefenseEntry, bigdata_table, comparison_table, detection_table, kdd_table, mean_accuracies,
+    Comparer, DefenseEntry, bigdata_table, comparison_table, detection_table, kdd_counts_table, kdd_table,
+    mean_accuracies,
     modes_table, overlap_table, roc_figures,
 )
 from unmask.report.tables import Table, to_markdown, write_table
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 TableBuild = Callable[[list[CellResult], Sequence[DefenseEntry], "Comparer | None"], Table]
 TABLES: tuple[tuple[str, TableBuild, tuple[str, ...]], ...] = (
     ("kdd2019_table6", kdd_table, (KDD2019,)),
+    ("kdd2019_table4", kdd_counts_table, (KDD2019,)),
     ("bigdata2020_table3", bigdata_table, (BIGDATA2020,)),
     ("detection", detection_table, PAPERS),
     ("unmask_modes", modes_table, PAPERS),

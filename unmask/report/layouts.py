@@ -79,10 +79,12 @@ class Slot:
     metric: str | None = None
 
 
-def accuracy_slot(idx: CellIndex, at: CellKey, defense: DefenseEntry, fmt: Fmt) -> Slot:
-    """The accuracy of `defense` in the cell at `at` (absent cells give an empty slot)."""
+def accuracy_slot(idx: CellIndex, at: CellKey, defense: DefenseEntry, fmt: Fmt, field: str = "accuracy") -> Slot:
+    """The accuracy of `defense` in the cell at `at` (`field`: over all images, or `success_accuracy`:
+    over the successfully attacked ones); absent cells give an empty slot."""
     cell = idx.get(at)
-    return Slot(at, cell, None if cell is None else cell.accuracy.get(defense["name"]), fmt, defense["paper_metric"])
+    value = None if cell is None else getattr(cell, field).get(defense["name"])
+    return Slot(at, cell, value, fmt, defense["paper_metric"])
 
 
 def paper_defenses(defenses: Sequence[DefenseEntry], paper: str) -> list[DefenseEntry]:
@@ -217,7 +219,8 @@ _NOTES = [f"{NOT_RUN}: not in this run.", f"{NO_AT}: the defense was not scored 
 
 
 def kdd_table(cells: list[CellResult], defenses: Sequence[DefenseEntry], comparer: Comparer | None = None) -> Table:
-    """KDD'19 Table 6 layout: rows model x set; No Attk, then each defense per attack, in percent."""
+    """KDD'19 Table 6 layout and protocol: rows model x set; No Attk (all benign test images), then each
+    defense per attack, in percent, scored on the images the attack perturbed successfully (KDD Table 4)."""
     idx = index_cells(cells)
     attacks = attack_keys(cells)
     shown = paper_defenses(defenses, KDD2019)
@@ -226,15 +229,36 @@ def kdd_table(cells: list[CellResult], defenses: Sequence[DefenseEntry], compare
         values += [Column(_label(d, KDD2019), attack_label(attack, eps)) for d in shown]
     builder = TableBuilder(
         "kdd2019_table6",
-        "Accuracy (%) in the KDD'19 Table 6 layout: " + ", ".join(f"{_label(d, KDD2019)} = {d['display']}" for d in shown),
+        "Accuracy (%) in the KDD'19 Table 6 layout, on the images each attack perturbed successfully (KDD's "
+        "protocol; no defense is therefore 0): " + ", ".join(f"{_label(d, KDD2019)} = {d['display']}" for d in shown),
         [Column("Model", align="l"), Column("Set", align="l"), Column("Overlap")], values, comparer,
-        [f"{NOT_RUN}: not in this run (Overlap: not a paper class set).", *_NOTES[1:]])
+        [f"{NOT_RUN}: not in this run (Overlap: not a paper class set).", *_NOTES[1:],
+         "Images scored per cell: kdd2019_table4."])
     baseline = shown[0] if shown else None
     for model, cs in row_keys(cells):
         slots = [accuracy_slot(idx, (model, cs, NO_ATTACK, None), baseline, PERCENT)] if baseline else []
         for attack, eps in attacks:
-            slots += [accuracy_slot(idx, (model, cs, attack, eps), d, PERCENT) for d in shown]
+            slots += [accuracy_slot(idx, (model, cs, attack, eps), d, PERCENT, "success_accuracy") for d in shown]
         builder.add([model_label(model), cs, _overlap_text(cs)], slots)
+    return builder.table
+
+
+def kdd_counts_table(cells: list[CellResult], defenses: Sequence[DefenseEntry], comparer: Comparer | None = None) -> Table:
+    """KDD'19 Table 4 layout: per model x set and attack, the test images the attack perturbed
+    successfully on M (the images behind the KDD defense table)."""
+    idx = index_cells(cells)
+    attacks = attack_keys(cells)
+    builder = TableBuilder(
+        "kdd2019_table4", "Images the attack perturbed successfully on M (KDD'19 Table 4 layout: the images behind "
+        "the KDD defense table)", [Column("Model", align="l"), Column("Set", align="l")],
+        [Column(attack_label(a, e)) for a, e in attacks], comparer, [f"{NOT_RUN}: not in this run."])
+    for model, cs in row_keys(cells):
+        slots = []
+        for attack, eps in attacks:
+            cell = idx.get((model, cs, attack, eps))
+            count = None if cell is None or "none" not in cell.n_success else float(cell.n_success["none"])
+            slots.append(Slot((model, cs, attack, eps), cell, count, COUNT, "n_defense_images"))
+        builder.add([model_label(model), cs], slots)
     return builder.table
 
 
