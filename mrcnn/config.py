@@ -7,6 +7,7 @@ network for small CPU runs; their defaults reproduce Matterport's architecture e
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,9 @@ class Config:
     SEED: int | None = None          # data-generator seed (None: fresh randomness each run)
 
     def __init__(self, **overrides: Any) -> None:
+        for name in dir(self):  # list, dict and array defaults: one copy per instance, not the class's
+            if name.isupper() and isinstance(getattr(self, name), (list, dict, np.ndarray)):
+                setattr(self, name, copy.deepcopy(getattr(self, name)))
         for key, value in overrides.items():
             if not key.isupper() or not hasattr(self, key):
                 raise AttributeError(f"unknown config attribute {key!r}")

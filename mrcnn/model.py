@@ -570,21 +570,28 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size: int, num_cla
 
 
 class CompactRows(GraphLayer):
-    """[x [B, N, ...], boxes [B, N, 4]] -> the rows of non-padding (non-zero) boxes as [1, K, ...]."""
+    """[x [B, N, ...], boxes [B, N, 4]] -> the rows of non-padding (non-zero) boxes as [1, max(K, 1), ...].
+
+    With no non-padding box at all it returns one zero row, never an empty batch: TF's oneDNN CPU
+    convolution gives an empty batch the input's channel count (a wrong shape, or an eager error at
+    the bias add). ExpandRows drops that filler row.
+    """
 
     def call(self, inputs):
         x, boxes = inputs
-        return tf.boolean_mask(x, non_padding_rows(boxes))[None]
+        rows = tf.boolean_mask(x, non_padding_rows(boxes))
+        filler = tf.maximum(1 - tf.shape(rows)[0], 0)
+        return tf.pad(rows, [[0, filler]] + [[0, 0]] * (rows.shape.rank - 1))[None]
 
 
 class ExpandRows(GraphLayer):
-    """Inverse of CompactRows: [y [1, K, ...], boxes [B, N, 4]] -> [B, N, ...], zeros at padding."""
+    """Inverse of CompactRows: [y [1, max(K, 1), ...], boxes [B, N, 4]] -> [B, N, ...], zeros at padding."""
 
     def call(self, inputs):
         y, boxes = inputs
         indices = tf.where(non_padding_rows(boxes))
         shape = tf.concat([tf.shape(boxes, out_type=tf.int64)[:2], tf.shape(y, out_type=tf.int64)[2:]], 0)
-        out = tf.scatter_nd(indices, y[0], shape)
+        out = tf.scatter_nd(indices, y[0, :tf.shape(indices)[0]], shape)
         out.set_shape(boxes.shape[:2] + tuple(y.shape[2:]))
         return out
 

@@ -1,78 +1,133 @@
-"""Config: Matterport's defaults, derived values, overrides and the small CPU config."""
+"""Config: derived values, overrides and their validation, per-instance values, the small CPU config."""
 import numpy as np
 import pytest
 
+from mrcnn import model as M
 from mrcnn.config import Config, SmallCPUConfig, small_cpu_config
 
-
-def test_matterport_defaults():
-    c = Config()
-    assert c.NAME is None and c.NUM_CLASSES == 1 and c.GPU_COUNT == 1 and c.IMAGES_PER_GPU == 2
-    assert (c.STEPS_PER_EPOCH, c.VALIDATION_STEPS) == (1000, 50)
-    assert c.BACKBONE == "resnet101" and c.COMPUTE_BACKBONE_SHAPE is None
-    assert c.BACKBONE_STRIDES == [4, 8, 16, 32, 64]
-    assert (c.FPN_CLASSIF_FC_LAYERS_SIZE, c.TOP_DOWN_PYRAMID_SIZE) == (1024, 256)
-    assert c.RPN_ANCHOR_SCALES == (32, 64, 128, 256, 512) and c.RPN_ANCHOR_RATIOS == [0.5, 1, 2]
-    assert (c.RPN_ANCHOR_STRIDE, c.RPN_NMS_THRESHOLD, c.RPN_TRAIN_ANCHORS_PER_IMAGE) == (1, 0.7, 256)
-    assert (c.PRE_NMS_LIMIT, c.POST_NMS_ROIS_TRAINING, c.POST_NMS_ROIS_INFERENCE) == (6000, 2000, 1000)
-    assert c.USE_MINI_MASK is True and c.MINI_MASK_SHAPE == (56, 56)
-    assert (c.IMAGE_RESIZE_MODE, c.IMAGE_MIN_DIM, c.IMAGE_MAX_DIM, c.IMAGE_MIN_SCALE) == ("square", 800, 1024, 0)
-    assert c.IMAGE_CHANNEL_COUNT == 3
-    np.testing.assert_allclose(c.MEAN_PIXEL, [123.7, 116.8, 103.9])
-    assert (c.TRAIN_ROIS_PER_IMAGE, c.ROI_POSITIVE_RATIO, c.POOL_SIZE, c.MASK_POOL_SIZE) == (200, 0.33, 7, 14)
-    assert c.MASK_SHAPE == [28, 28] and c.MAX_GT_INSTANCES == 100
-    np.testing.assert_allclose(c.RPN_BBOX_STD_DEV, [0.1, 0.1, 0.2, 0.2])
-    np.testing.assert_allclose(c.BBOX_STD_DEV, [0.1, 0.1, 0.2, 0.2])
-    assert (c.DETECTION_MAX_INSTANCES, c.DETECTION_MIN_CONFIDENCE, c.DETECTION_NMS_THRESHOLD) == (100, 0.7, 0.3)
-    assert (c.LEARNING_RATE, c.LEARNING_MOMENTUM, c.WEIGHT_DECAY) == (0.001, 0.9, 0.0001)
-    assert c.LOSS_WEIGHTS == {name: 1.0 for name in ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss",
-                                                     "mrcnn_bbox_loss", "mrcnn_mask_loss")}
-    assert c.USE_RPN_ROIS is True and c.TRAIN_BN is False and c.GRADIENT_CLIP_NORM == 5.0
-    # extensions keep Matterport's architecture
-    assert (c.RPN_CONV_CHANNELS, c.MASK_HEAD_CHANNELS) == (512, 256)
+# Matterport's mrcnn/config.py at upstream commit 6fe7db7 (the UnMask authors' version), as listed in
+# /work/shared/reference/MRCNN_FACTS.md. Only defaults that fix results: anchors, proposal and detection
+# filtering, box encoding, molding. The architecture's sizes are checked through the COCO model's
+# parameter count and weight shapes in test_model.py.
+MATTERPORT_DEFAULTS = {
+    "BACKBONE_STRIDES": [4, 8, 16, 32, 64],
+    "RPN_ANCHOR_SCALES": (32, 64, 128, 256, 512),
+    "RPN_ANCHOR_RATIOS": [0.5, 1, 2],
+    "RPN_ANCHOR_STRIDE": 1,
+    "RPN_NMS_THRESHOLD": 0.7,
+    "PRE_NMS_LIMIT": 6000,
+    "POST_NMS_ROIS_INFERENCE": 1000,
+    "RPN_BBOX_STD_DEV": [0.1, 0.1, 0.2, 0.2],
+    "BBOX_STD_DEV": [0.1, 0.1, 0.2, 0.2],
+    "MEAN_PIXEL": [123.7, 116.8, 103.9],
+    "IMAGE_RESIZE_MODE": "square",
+    "IMAGE_MIN_DIM": 800,
+    "IMAGE_MAX_DIM": 1024,
+    "MASK_SHAPE": [28, 28],
+    "DETECTION_MAX_INSTANCES": 100,
+    "DETECTION_MIN_CONFIDENCE": 0.7,
+    "DETECTION_NMS_THRESHOLD": 0.3,
+    "TRAIN_BN": False,
+}
 
 
-def test_derived_values():
-    c = Config()
-    assert c.BATCH_SIZE == 2
-    assert list(c.IMAGE_SHAPE) == [1024, 1024, 3]
-    assert c.IMAGE_META_SIZE == 12 + 1
+@pytest.mark.parametrize("name", sorted(MATTERPORT_DEFAULTS))
+def test_result_defining_defaults_are_matterports(name):
+    """Values from Matterport's config.py at commit 6fe7db7 (see MATTERPORT_DEFAULTS above)."""
+    value, expected = getattr(Config(), name), MATTERPORT_DEFAULTS[name]
+    if isinstance(expected, list):
+        np.testing.assert_allclose(value, expected)
+    else:
+        assert value == expected
 
-    class Coco(Config):
-        NAME = "coco"
-        NUM_CLASSES = 81
+
+@pytest.mark.parametrize("images_per_gpu, gpu_count", [(1, 1), (2, 1), (3, 2), (1, 4)])
+def test_batch_size_is_images_per_gpu_times_gpu_count(images_per_gpu, gpu_count):
+    assert Config(IMAGES_PER_GPU=images_per_gpu, GPU_COUNT=gpu_count).BATCH_SIZE == images_per_gpu * gpu_count
+
+
+@pytest.mark.parametrize("mode, side", [("square", 512), ("pad64", 512), ("none", 512), ("crop", 256)])
+def test_image_shape_follows_the_resize_mode_and_channel_count(mode, side):
+    c = Config(IMAGE_RESIZE_MODE=mode, IMAGE_MIN_DIM=256, IMAGE_MAX_DIM=512, IMAGE_CHANNEL_COUNT=4)
+    assert c.IMAGE_SHAPE.tolist() == [side, side, 4]
+
+
+@pytest.mark.parametrize("num_classes", [1, 4, 81])
+def test_image_meta_size_is_the_length_of_a_composed_meta(num_classes):
+    c = Config(NUM_CLASSES=num_classes)
+    meta = M.compose_image_meta(7, (10, 20, 3), (64, 64, 3), (1, 2, 3, 4), 1.5, np.ones(num_classes))
+    assert meta.shape == (c.IMAGE_META_SIZE,)
+    parsed = M.parse_image_meta(meta[None])
+    assert parsed["active_class_ids"].shape == (1, num_classes) and parsed["scale"][0] == 1.5
+
+
+def test_subclass_attributes_feed_the_derived_values():
+    class Parts(Config):
+        NUM_CLASSES = 45
         GPU_COUNT = 2
-        IMAGES_PER_GPU = 3
         IMAGE_RESIZE_MODE = "crop"
-        IMAGE_MIN_DIM = 512
+        IMAGE_MIN_DIM = 320
 
-    c = Coco()
-    assert c.BATCH_SIZE == 6
-    assert list(c.IMAGE_SHAPE) == [512, 512, 3]  # crop mode uses MIN_DIM
-    assert c.IMAGE_META_SIZE == 12 + 81
+    c = Parts(IMAGES_PER_GPU=3)
+    assert (c.BATCH_SIZE, c.IMAGE_SHAPE.tolist(), c.IMAGE_META_SIZE) == (6, [320, 320, 3], 57)
 
 
-def test_keyword_overrides_and_unknown_names():
-    c = Config(NAME="parts", NUM_CLASSES=45, IMAGES_PER_GPU=1)
-    assert (c.NAME, c.NUM_CLASSES, c.BATCH_SIZE, c.IMAGE_META_SIZE) == ("parts", 45, 1, 57)
-    assert Config.NUM_CLASSES == 1  # the class is untouched
-    with pytest.raises(AttributeError, match="NUM_CLASS"):
-        Config(NUM_CLASS=3)
+def test_backbone_shapes_come_from_the_strides_or_a_custom_backbone():
+    c = Config(IMAGE_MAX_DIM=320, BACKBONE_STRIDES=[4, 8, 16, 32, 64])
+    assert M.compute_backbone_shapes(c, c.IMAGE_SHAPE).tolist() == [[80, 80], [40, 40], [20, 20], [10, 10], [5, 5]]
+
+    def backbone(image, stage5=True, train_bn=None):
+        raise AssertionError("not built here")
+
+    custom = Config(BACKBONE=backbone, COMPUTE_BACKBONE_SHAPE=lambda shape: [[shape[0] // 2, shape[1]]] * 5)
+    assert M.compute_backbone_shapes(custom, (64, 128, 3)).tolist() == [[32, 128]] * 5
+
+
+def test_overrides_stay_on_the_instance():
+    c = Config(NAME="parts", NUM_CLASSES=45)
+    assert (c.NAME, c.NUM_CLASSES) == ("parts", 45)
+    assert (Config.NAME, Config.NUM_CLASSES) == (None, 1) and Config().NUM_CLASSES == 1
+
+
+def test_list_dict_and_array_values_belong_to_their_instance():
+    a = Config()
+    a.LOSS_WEIGHTS["mrcnn_mask_loss"] = 5.0
+    a.MEAN_PIXEL[0] = 0.0
+    a.BACKBONE_STRIDES.append(128)
+    b = Config()
+    assert b.LOSS_WEIGHTS["mrcnn_mask_loss"] == 1.0 and b.MEAN_PIXEL[0] != 0.0 and len(b.BACKBONE_STRIDES) == 5
+    assert Config.LOSS_WEIGHTS["mrcnn_mask_loss"] == 1.0
+
+
+@pytest.mark.parametrize("override", [{"NUM_CLASS": 3}, {"num_classes": 3}, {"BATCH_SIZE": 4}, {"display": 1}])
+def test_unknown_lower_case_and_derived_names_are_rejected(override):
+    name = next(iter(override))
+    with pytest.raises(AttributeError, match=name):
+        Config(**override)
+
+
+def test_external_rois_are_rejected():
     with pytest.raises(ValueError, match="USE_RPN_ROIS"):
         Config(USE_RPN_ROIS=False)
 
 
-def test_small_cpu_config_matches_cpu_budget():
-    c = small_cpu_config(NUM_CLASSES=4)
-    assert isinstance(c, SmallCPUConfig) and c.NUM_CLASSES == 4
-    assert c.BACKBONE == "small" and list(c.IMAGE_SHAPE) == [128, 128, 3]
-    assert (c.TOP_DOWN_PYRAMID_SIZE, c.FPN_CLASSIF_FC_LAYERS_SIZE, c.MASK_HEAD_CHANNELS) == (64, 256, 64)
-    assert (c.TRAIN_ROIS_PER_IMAGE, c.POST_NMS_ROIS_TRAINING, c.POST_NMS_ROIS_INFERENCE) == (32, 200, 200)
-    assert c.DETECTION_MAX_INSTANCES == 20
+def test_small_cpu_config_is_a_consistent_config():
+    c = small_cpu_config(NUM_CLASSES=4, IMAGES_PER_GPU=1)
+    assert isinstance(c, SmallCPUConfig) and (c.NUM_CLASSES, c.BATCH_SIZE, c.IMAGE_META_SIZE) == (4, 1, 16)
+    assert not c.IMAGE_SHAPE[0] % 64 and not c.IMAGE_SHAPE[1] % 64  # the model's build requirement
+    assert max(c.RPN_ANCHOR_SCALES) <= c.IMAGE_MAX_DIM
+    assert c.DETECTION_MAX_INSTANCES <= c.POST_NMS_ROIS_INFERENCE
+    assert c.TRAIN_ROIS_PER_IMAGE <= c.POST_NMS_ROIS_TRAINING <= c.PRE_NMS_LIMIT
+    defaults = Config()
+    for name in ("TOP_DOWN_PYRAMID_SIZE", "FPN_CLASSIF_FC_LAYERS_SIZE", "MASK_HEAD_CHANNELS", "RPN_CONV_CHANNELS"):
+        assert getattr(c, name) < getattr(defaults, name), name  # a narrower network than Matterport's
 
 
-def test_display_lists_every_value(capsys):
-    Config(NAME="x").display()
-    out = capsys.readouterr().out
-    for name in ("BACKBONE", "BATCH_SIZE", "IMAGE_META_SIZE", "LOSS_WEIGHTS", "DETECTION_MIN_CONFIDENCE"):
-        assert name in out
+def test_to_dict_and_display_list_every_value(capsys):
+    c = Config(NAME="x")
+    values = c.to_dict()
+    assert values["BATCH_SIZE"] == 2 and values["NAME"] == "x" and values["IMAGE_META_SIZE"] == 13
+    assert "display" not in values and "to_dict" not in values and all(name.isupper() for name in values)
+    c.display()
+    printed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert set(values) <= printed

@@ -275,11 +275,44 @@ def test_to_rgb_pixels_conversions():
                                   np.arange(16).reshape(2, 2, 4)[..., :3])
 
 
-def test_detect_with_nothing_found_returns_empty_arrays(tmp_path):
-    config = small_cpu_config(NUM_CLASSES=4, IMAGES_PER_GPU=1, DETECTION_MIN_CONFIDENCE=1.5)
-    result = M.MaskRCNN("inference", config, str(tmp_path)).detect([np.zeros((50, 60, 3), np.uint8)])[0]
-    assert result["rois"].shape == (0, 4) and result["class_ids"].shape == (0,)
-    assert result["scores"].shape == (0,) and result["masks"].shape == (50, 60, 0)
+# --- the inference mask head skips padding rows --------------------------------------------------------
+
+def _mask_head(skip_padding: bool, num_classes: int = 3) -> keras.Model:
+    """A mask head on a 64 x 64 image's P2..P5 (8 channels), its convolutions 8 wide."""
+    rois = keras.Input((None, 4))
+    meta = keras.Input((12 + num_classes,))
+    maps = [keras.Input((64 // 2 ** level, 64 // 2 ** level, 8)) for level in range(2, 6)]
+    masks = M.build_fpn_mask_graph(rois, maps, meta, 14, num_classes, False, 8, skip_padding=skip_padding)
+    return keras.Model([rois, meta] + maps, masks)
+
+
+def test_mask_head_skipping_padding_matches_the_full_head_and_never_runs_on_zero_rows():
+    keras.utils.set_random_seed(0)
+    compact, full = _mask_head(skip_padding=True), _mask_head(skip_padding=False)
+    for layer in compact.layers:
+        if layer.weights:
+            full.get_layer(layer.name).set_weights(layer.get_weights())
+    rng = np.random.default_rng(0)
+    meta = np.stack([M.compose_image_meta(0, (64, 64, 3), (64, 64, 3), (0, 0, 64, 64), 1, [1, 1, 1])] * 2)
+    maps = [rng.normal(size=(2, 64 // 2 ** level, 64 // 2 ** level, 8)).astype(np.float32) for level in range(2, 6)]
+    rois = np.zeros((2, 4, 4), np.float32)
+    rois[0, :2] = [[0.1, 0.1, 0.6, 0.5], [0.3, 0.2, 0.9, 0.9]]
+    rois[1, 0] = [0.0, 0.5, 0.4, 1.0]
+    real = np.any(rois, axis=-1)
+    expected = full([rois, meta] + maps).numpy()
+    # the boxes' masks differ far beyond the tolerance below: a row put in the wrong place would show
+    assert min(np.abs(expected[real][i] - expected[real][j]).max() for i, j in ((0, 1), (0, 2), (1, 2))) > 1e-3
+    outputs = {"eager": compact([rois, meta] + maps).numpy(),
+               "predict": compact.predict([rois, meta] + maps, verbose=0)}
+    for run, masks in outputs.items():
+        assert masks.shape == (2, 4, 28, 28, 3), run
+        np.testing.assert_allclose(masks[real], expected[real], atol=1e-5, err_msg=run)
+        assert not masks[~real].any(), run
+    # no box at all: the convolutions still get one (filler) row, and the output is zeros of full shape
+    empty = np.zeros_like(rois)
+    assert M.CompactRows()([tf.constant(maps[0][:, :4]), tf.constant(empty)]).shape == (1, 1, 16, 8)
+    for masks in (compact([empty, meta] + maps).numpy(), compact.predict([empty, meta] + maps, verbose=0)):
+        assert masks.shape == (2, 4, 28, 28, 3) and not masks.any()
 
 
 def test_unmold_detections_maps_back_to_original_pixels(inference_model):
