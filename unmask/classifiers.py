@@ -37,18 +37,22 @@ class MissingWeightsError(FileNotFoundError):
     """Pretrained weights that are neither in the Keras cache nor downloadable here."""
 
 
+PREPROCESSING_MODES: tuple[str, ...] = ("caffe", "torch", "symmetric", "raw")
+
+
 @keras.saving.register_keras_serializable(package="unmask")
 class Preprocess(layers.Layer):
     """Maps [0, 1] RGB to an architecture's expected input, as keras.applications' preprocess_input.
 
     caffe: x*255, RGB->BGR, minus the ImageNet BGR mean (VGG, ResNet); torch: (x - mean) / std
-    (DenseNet); symmetric: 2x - 1 (small_cnn).
+    (DenseNet); symmetric: 2x - 1 (small_cnn); raw: x unchanged (what the BigData code fed torchvision's
+    ImageNet models: [0, 1] tensors without mean/std normalisation).
     """
 
     def __init__(self, mode: str, **kwargs: Any):
         super().__init__(**kwargs)
-        if mode not in ("caffe", "torch", "symmetric"):
-            raise ValueError(f"unknown preprocessing mode {mode!r}")
+        if mode not in PREPROCESSING_MODES:
+            raise ValueError(f"unknown preprocessing mode {mode!r}; valid: {', '.join(PREPROCESSING_MODES)}")
         self.mode = mode
 
     def call(self, x):
@@ -56,6 +60,8 @@ class Preprocess(layers.Layer):
             return x[..., ::-1] * 255.0 - np.asarray(_CAFFE_BGR_MEAN, dtype="float32")
         if self.mode == "torch":
             return (x - np.asarray(_TORCH_MEAN, dtype="float32")) / np.asarray(_TORCH_STD, dtype="float32")
+        if self.mode == "raw":
+            return x
         return x * 2.0 - 1.0
 
     def get_config(self) -> dict:
@@ -129,8 +135,12 @@ def build_classifier(
     weights: str | Path | None = "imagenet",
     freeze_base: bool = False,
     image_size: int = 150,
+    preprocessing: str | None = None,
 ) -> keras.Model:
     """Build model M: [0,1] RGB [image_size, image_size, 3] in, logits over num_classes out.
+
+    preprocessing: the input mapping inside the model (None: the architecture's, see ``Preprocess``;
+    "raw" reproduces the BigData code, which gave ImageNet-pretrained models unnormalised input).
 
     weights: "imagenet" (from the Keras cache only; MissingWeightsError otherwise), None (random
     init), or a path to a notop base weights file for keras.applications. An architecture without
@@ -148,7 +158,7 @@ def build_classifier(
     if info.weights_file is None:
         if weights is not None:
             raise ValueError(f"{arch} has no pretrained weights; use weights=None")
-        features = builder(Preprocess(info.preprocessing, name="preprocess")(inputs))
+        features = builder(Preprocess(preprocessing or info.preprocessing, name="preprocess")(inputs))
     else:
         if weights == "imagenet":
             weights_file: Path | None = imagenet_weights_path(arch)
@@ -164,7 +174,7 @@ def build_classifier(
             input_shape=(image_size, image_size, 3),
         )
         base.trainable = not freeze_base
-        features = base(Preprocess(info.preprocessing, name="preprocess")(inputs))
+        features = base(Preprocess(preprocessing or info.preprocessing, name="preprocess")(inputs))
     return keras.Model(inputs, _head(arch, features, num_classes), name=f"m_{arch}")
 
 

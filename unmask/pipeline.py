@@ -89,7 +89,10 @@ def prepare_models(preset: Preset) -> dict[str, str]:
 
 
 def eps_search(preset: Preset) -> dict[str, str]:
-    """The AT line search (BigData: eps 4 chosen among 1, 2, 4, 6, 8, 16): one table per model x class set."""
+    """The AT line search (BigData: eps 4 chosen among 1, 2, 4, 6, 8, 16): per model x class set a table
+    (eps_search.json) and the papers' Fig. A4/A5 (eps_search.png: validation accuracy per training eps,
+    a bar per attack)."""
+    from unmask.report.figures import accuracy_bars
     from unmask.training import eps_search as search
 
     out = {}
@@ -100,11 +103,15 @@ def eps_search(preset: Preset) -> dict[str, str]:
             folder = options["out_dir"]
             write_json_atomic(folder / "eps_search.json", rows)
             best = max(rows, key=lambda r: r["score"])
-            print(f"\nAT eps search, {model.name} {cs} (score = mean of benign and adversarial val accuracy):")
+            print(f"\nAT eps search, {model.name} {cs} (score = mean validation accuracy, benign and attacked):")
             for row in rows:
                 marker = "  <- best" if row is best else ""
                 print(f"  eps {row['train_eps']:>4g}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()
                       if isinstance(v, float) and k != "train_eps") + marker)
+            series = {key.removeprefix("val_adv_accuracy_").removeprefix("val_"): [100 * r[key] for r in rows]
+                      for key in rows[0] if key.startswith("val_")}
+            accuracy_bars(f"AT eps search, {model.name} {cs}: validation accuracy per training eps",
+                          [f"eps {r['train_eps']:g}" for r in rows], series, folder, "eps_search")
             out[f"{model.name}/{cs}"] = str(folder / "eps_search.json")
     return out
 

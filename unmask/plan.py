@@ -63,20 +63,26 @@ def classifier_options(preset: Preset, model: ModelSpec, class_set: str, adversa
     return {
         "train_dir": root / "train", "val_dir": root / "val", "class_names": lookup_class_set(class_set),
         "arch": model.arch, "out_path": model_checkpoint(preset, model, class_set, adversarial),
-        "image_size": model.image_size, "weights": model.weights, "adversarial_eps": at.eps if at else None,
+        "image_size": model.image_size, "weights": model.weights, "preprocessing": model.preprocess,
+        "adversarial_eps": at.eps if at else None, "attack_preset": preset.attack_preset if at else None,
         "seed": preset.seed, **given(recipe),
     }
 
 
 def eps_search_options(preset: Preset, model: ModelSpec, class_set: str) -> dict[str, Any]:
-    """Keyword arguments of ``unmask.training.eps_search`` for one model and class set."""
+    """Keyword arguments of ``unmask.training.eps_search`` for one model and class set. Without
+    ``eval_eps`` the candidates are scored over every attack cell of the preset plus the benign
+    images (the BigData paper's criterion); with it, under PGD-Linf at that budget only (the code's)."""
     root = preset.data.classsets_dir / class_set
     assert preset.eps_search is not None, "the preset has no eps_search section"
+    search = given(preset.eps_search)
+    if preset.eps_search.eval_eps is None:
+        search["eval_specs"] = [preset_spec(preset.attack_preset, a.name, a.eps) for a in preset.attacks]
     return {
         "train_dir": root / "train", "val_dir": root / "val", "class_names": lookup_class_set(class_set),
         "arch": model.arch, "out_dir": preset.output / "eps_search" / model.name / class_set,
-        **given(preset.eps_search), "attack_preset": preset.attack_preset, "image_size": model.image_size,
-        "weights": model.weights, "seed": preset.seed, **given(model.train),
+        **search, "attack_preset": preset.attack_preset, "image_size": model.image_size,
+        "weights": model.weights, "preprocessing": model.preprocess, "seed": preset.seed, **given(model.train),
     }
 
 
@@ -140,6 +146,8 @@ def _model_jobs(preset: Preset) -> list[dict[str, Any]]:
                 if adversarial:
                     job["adversarial_attack"] = adversarial_spec(
                         options["adversarial_eps"], recipe.adversarial_attack_preset, recipe.adversarial_steps).to_dict()
+                    job["epoch_selection_attack"] = preset_spec(
+                        recipe.adversarial_attack_preset, "pgd_linf", recipe.adversarial_selection_eps).resolved().to_dict()
                 jobs.append(job)
     return jobs
 
@@ -151,13 +159,21 @@ def training_recipe(options: dict[str, Any]) -> registry.TrainRecipe:
                              "training preset")
     return recipe.resolved(epochs=options.get("epochs"), batch_size=options.get("batch_size"),
                            learning_rate=options.get("learning_rate"), image_size=options.get("image_size"),
-                           adversarial_attack_preset=options.get("attack_preset"))
+                           flip=options.get("flip"), adversarial_attack_preset=options.get("attack_preset"))
 
 
 def _eps_search_jobs(preset: Preset) -> list[dict[str, Any]]:
-    return [{"kind": "eps_search", "model": model.name, "class_set": class_set,
-             **eps_search_options(preset, model, class_set), "unset_from": "unmask.training.eps_search"}
-            for model in preset.models for class_set in preset.class_sets]
+    jobs = []
+    for model in preset.models:
+        for class_set in preset.class_sets:
+            options = eps_search_options(preset, model, class_set)
+            specs = options.pop("eval_specs", None)
+            criterion = ({"criterion": "mean of benign and every attack cell of the preset (the paper's)",
+                          "eval_attacks": [spec.resolved().to_dict() for spec in specs]} if specs else
+                         {"criterion": "mean of benign and PGD-Linf at eval_eps (the original code's)"})
+            jobs.append({"kind": "eps_search", "model": model.name, "class_set": class_set, **options, **criterion,
+                         "unset_from": "unmask.training.eps_search"})
+    return jobs
 
 
 def _evaluation_jobs(preset: Preset) -> list[dict[str, Any]]:

@@ -199,6 +199,7 @@ class TrainSpec:
     epochs: PositiveInt | None = key("epochs (the best validation epoch is kept)", None)
     batch_size: PositiveInt | None = key("images per SGD step", None)
     learning_rate: Positive | None = key("SGD learning rate", None)
+    flip: bool | None = key("random horizontal flips (p = 0.5); none: the recipe's (the papers': no augmentation)", None)
     progress: bool | None = key("show a progress bar per epoch", None)
 
 
@@ -218,6 +219,8 @@ class ModelSpec:
     name: FileName | None = key("model name in the results (none: arch); unique", None)
     image_size: PositiveInt = key("input side in pixels", 150)
     weights: str | None = key("imagenet, a weights file for the base, or none (from scratch)", "imagenet")
+    preprocess: Literal["caffe", "torch", "symmetric", "raw"] | None = key(
+        "input mapping inside M (none: the architecture's; raw: [0, 1] unnormalised, as the BigData code)", None)
     train: TrainSpec = key("training recipe", factory=TrainSpec)
     adversarial_training: AdversarialTrainingSpec | None = key("train an adversarially trained twin too (none: no AT)", None)
     checkpoints: Path | None = key("folder of existing <set>.keras / <set>_at.keras (none: trained into <output>/models/<name>)", None)
@@ -283,7 +286,8 @@ class EpsSearchSpec:
 
     eps_values: tuple[Eps, ...] | None = key("training budgets tried, 0-255 units (none: 1, 2, 4, 6, 8, 16)", None,
                                              yaml_key="eps")
-    eval_eps: Eps | None = key("PGD-Linf budget the candidates are scored under (none: 8)", None)
+    eval_eps: Eps | None = key("score the candidates under PGD-Linf at this budget only, the original code's "
+                               "criterion (none: over every attack cell of the preset, the paper's)", None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,6 +332,9 @@ class Preset:
         if "eps_search" in self.stages and self.eps_search is None:
             raise PresetError("the eps_search stage needs an eps_search section, e.g. {eps: [1, 2, 4], eval_eps: 8}", "stages")
         any_at = any(m.adversarial_training is not None for m in self.models)
+        if any_at and "pgd_linf" not in ATTACK_PRESETS[self.attack_preset]:
+            raise PresetError(f"adversarial training uses the attack preset's PGD-Linf; {self.attack_preset} has none",
+                              "attack_preset")
         if self.defenses is None:
             object.__setattr__(self, "defenses", tuple(d for d in ("none", "adversarial_training", "unmask", "unmask_threshold")
                                                        if any_at or d != "adversarial_training"))

@@ -75,8 +75,10 @@ class DefenseInfo:
 @dataclass(frozen=True)
 class TrainRecipe:
     """How a paper trains M: optimiser (SGD with momentum and PyTorch's coupled weight decay),
-    schedule, base weights, input size, held-out share, and adversarial training's PGD steps and
-    attack preset (whose step size it uses). ``resolved`` applies a preset's overrides."""
+    schedule, base weights, input size, held-out share, augmentation, and adversarial training: its
+    PGD-Linf steps, the attack preset whose step size it uses, and the budget of the PGD-Linf attack
+    (that preset's steps and step) the kept epoch is selected under. ``resolved`` applies a preset's
+    overrides."""
 
     name: str
     epochs: int
@@ -88,8 +90,12 @@ class TrainRecipe:
     weights: str
     image_size: int = 150
     val_fraction: float = 0.1
+    flip: bool = False
+    """Random horizontal flips while training; the original code had no augmentation."""
     adversarial_steps: int = 7
     adversarial_attack_preset: str = "bigdata2020_legacy"
+    adversarial_selection_eps: float = 8.0
+    """The original selected the AT epoch on mean(benign, PGD-Linf eps 8 with the preset's 20 steps)."""
 
     def resolved(self, **overrides: Any) -> "TrainRecipe":
         """This recipe with every override that is not None (the preset's settings) applied."""
@@ -151,13 +157,21 @@ def load(path: str | Callable[..., Any]) -> Any:
 # Attacks, in the papers' column order (KDD: DF, FGSM, PGD; BigData: PGD-Linf, PGD-L2, MIA-Linf,
 # MIA-L2). Defaults are the libraries': Foolbox LinfPGD (40 steps, eps/30, random start), L2PGD (50,
 # 0.025 eps, random start), CleverHans MIM (10, 0.2 eps, decay 1.0), Foolbox L2DeepFool (50 steps).
+# foolbox1 (off by default) runs our code with Foolbox 1.8's semantics, the KDD'19 code's library:
+# DeepFool overshoots 1.05 on every step from the clipped point; FGSM tries 1000 eps up to eps and keeps
+# the smallest that fools M; PGD searches eps (x1.5 from eps until a run fools M, then 20 bisections,
+# the step scaled with eps, each run stopping at its first adversarial) and keeps the least perturbed
+# adversarial. random_start "advertorch" draws AdverTorch 0.2's start (see AttackSpec).
 for _entry in (
-    AttackInfo("deepfool_l2", "DF", 2, "unmask.attacks:run_deepfool", ("steps",), {"steps": 50},
-               eps_required=False, library="Foolbox 3 L2DeepFoolAttack"),
-    AttackInfo("fgsm", "FGSM", INF, "unmask.attacks:run_fgsm", library="CleverHans 4 fast_gradient_method"),
-    AttackInfo("pgd_linf", "PGD-Linf", INF, "unmask.attacks:run_pgd", ("steps", "step_size", "random_start"),
-               {"steps": 40, "step_size": 1 / 30, "random_start": True},
-               library="CleverHans 4 projected_gradient_descent"),
+    AttackInfo("deepfool_l2", "DF", 2, "unmask.attacks:run_deepfool", ("steps", "foolbox1"),
+               {"steps": 50, "foolbox1": False}, eps_required=False,
+               library="Foolbox 3 L2DeepFoolAttack; foolbox1: ours, as Foolbox 1.8 DeepFoolL2Attack"),
+    AttackInfo("fgsm", "FGSM", INF, "unmask.attacks:run_fgsm", ("foolbox1",), {"foolbox1": False},
+               library="CleverHans 4 fast_gradient_method; foolbox1: ours, as Foolbox 1.8 GradientSignAttack"),
+    AttackInfo("pgd_linf", "PGD-Linf", INF, "unmask.attacks:run_pgd", ("steps", "step_size", "random_start", "foolbox1"),
+               {"steps": 40, "step_size": 1 / 30, "random_start": True, "foolbox1": False},
+               library="CleverHans 4 projected_gradient_descent; foolbox1: ours, as Foolbox 1.8 "
+                       "RandomStartProjectedGradientDescentAttack"),
     AttackInfo("pgd_l2", "PGD-L2", 2, "unmask.attacks:run_pgd", ("steps", "step_size", "random_start"),
                {"steps": 50, "step_size": 0.025, "random_start": True},
                library="CleverHans 4 projected_gradient_descent"),

@@ -54,8 +54,11 @@ def test_demo_plan_resolves_the_settings():
     assert (model["preset"], model["epochs"], model["learning_rate"], model["adversarial_eps"]) == ("bigdata2020", 8, 0.01, None)
     assert (model_at["epochs"], model_at["learning_rate"], model_at["adversarial_eps"]) == (3, 0.01, 4.0)
     assert model_at["recipe"]["batch_size"] == 32 and model_at["recipe"]["adversarial_steps"] == 7
-    assert model_at["adversarial_attack"] == {"name": "pgd_linf", "eps": 4.0, "steps": 7, "step_size": 510.0,
-                                              "random_start": True}  # the legacy step: what the demo's AT runs
+    attack = model_at["adversarial_attack"]  # the preset's own PGD-Linf step (2/255), 7 steps
+    assert {k: attack[k] for k in ("name", "eps", "steps", "step_size", "random_start")} == {
+        "name": "pgd_linf", "eps": 4.0, "steps": 7, "step_size": 2.0, "random_start": True}
+    selection = model_at["epoch_selection_attack"]  # the original's AT epoch selection: PGD-Linf 8, 20 steps
+    assert (selection["eps"], selection["steps"], selection["step_size"]) == (8.0, 20, 2.0)
     assert model_at["out_path"] == "runs/demo/models/small_cnn/CS3a_at.keras"
     evaluation = by_kind["evaluation"][0]
     assert (evaluation["max_test_images"], evaluation["max_heldout_images"], evaluation["threshold_fpr"]) == (100, 80, 0.1)
@@ -88,7 +91,9 @@ def test_every_shipped_preset_has_a_plan(path):
     if "eps_search" in preset.stages:
         searches = [j for j in jobs if j["kind"] == "eps_search"]
         assert len(searches) == len(preset.models) * len(preset.class_sets)
-        assert searches[0]["eps_values"] == [1.0, 2.0, 4.0, 6.0, 8.0, 16.0] and searches[0]["eval_eps"] == 8.0
+        assert searches[0]["eps_values"] == [1.0, 2.0, 4.0, 6.0, 8.0, 16.0]
+        assert [a["name"] for a in searches[0]["eval_attacks"]] == [a.name for a in preset.attacks]  # the paper's
+        assert searches[0]["eval_attacks"][0]["steps"] == 20
     else:
         cells = [j for j in jobs if j["kind"] == "attack_cell"]
         assert len(cells) == len(preset.models) * len(preset.class_sets) * len(preset.attacks)

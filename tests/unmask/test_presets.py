@@ -219,7 +219,7 @@ def test_demo_preset_values():
     preset = load_preset(EXPERIMENTS / "demo.yaml")
     model = preset.models[0]
     assert (model.arch, model.image_size, model.weights) == ("small_cnn", 128, None)
-    assert given(model.train) == {"preset": "bigdata2020", "epochs": 8, "learning_rate": 0.01}
+    assert given(model.train) == {"preset": "bigdata2020", "epochs": 8, "learning_rate": 0.01, "flip": True}
     assert model.adversarial_training.eps == 4.0 and given(model.adversarial_train())["epochs"] == 3
     assert given(preset.data.synthetic) == {"n_images": 2000, "size": 128, "seed": 0, "imagenet_per_class": 60,
                                             "flickr_per_class": 50}

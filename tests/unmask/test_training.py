@@ -54,6 +54,31 @@ def test_adversarial_training_selects_on_benign_and_adversarial_accuracy(shapes_
     _, info = load_classifier(result.model_path)
     spec = info.extra["adversarial_spec"]
     assert (spec["name"], spec["eps"], spec["steps"], spec["step_size"]) == ("pgd_linf", 4, 7, 510.0)
+    # the kept epoch is chosen under the original's selection attack: PGD-Linf eps 8, the preset's 20 steps
+    selection = info.extra["selection_spec"]
+    assert (selection["eps"], selection["steps"], selection["step_size"]) == (8, 20, 510.0)
+
+
+def test_adversarial_training_uses_the_given_attack_preset(shapes_data, tiny_training, tmp_path):
+    settings = {**tiny_training, "epochs": 1}
+    result = train_classifier(shapes_data / "train", shapes_data / "val", class_set("CS3a"), "small_cnn",
+                              tmp_path / "at.keras", adversarial_eps=4, attack_preset="bigdata2020_corrected", **settings)
+    _, info = load_classifier(result.model_path)
+    assert info.extra["adversarial_spec"]["step_size"] == 2.0 and info.extra["selection_spec"]["step_size"] == 2.0
+    assert info.extra["request"]["attack_preset"] == "bigdata2020_corrected"
+
+
+def test_flips_follow_the_recipe_and_preprocessing_can_be_raw(shapes_data, tiny_training, tmp_path):
+    settings = {**tiny_training, "epochs": 1}
+    plain = train_classifier(shapes_data / "train", shapes_data / "val", class_set("CS3a"), "small_cnn",
+                             tmp_path / "plain.keras", **settings)
+    flipped = train_classifier(shapes_data / "train", shapes_data / "val", class_set("CS3a"), "small_cnn",
+                               tmp_path / "flipped.keras", flip=True, preprocessing="raw", **settings)
+    plain_model, plain_info = load_classifier(plain.model_path)
+    flipped_model, flipped_info = load_classifier(flipped.model_path)
+    assert plain_info.extra["request"]["flip"] is False and flipped_info.extra["request"]["flip"] is True
+    assert plain_model.get_layer("preprocess").mode == "symmetric" and flipped_model.get_layer("preprocess").mode == "raw"
+    assert plain.history[0]["train_loss"] != flipped.history[0]["train_loss"]
 
 
 def test_split_is_seeded_and_disjoint():
@@ -79,7 +104,7 @@ def test_train_m_command_eps_search(shapes_data, tmp_path, capsys):
                  "--batch-size", "32", "--eps-search", "2,4", "--eval-eps", "8", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "| train_eps | val_accuracy | val_adv_accuracy_eps8 | score | best |" in printed
+    assert "| train_eps | val_accuracy | val_adv_accuracy_pgd_linf:8 | score | best |" in printed
     assert sorted(p.name for p in out.glob("*.keras")) == ["small_cnn_at_eps2.keras", "small_cnn_at_eps4.keras"]
     assert (out / "eps_search.md").read_text() == printed
     assert len(printed.splitlines()) == 4 and printed.count("*") == 1
