@@ -286,3 +286,19 @@ def test_out_folder_that_is_not_a_report_is_refused(run_dir, tmp_path):
     with pytest.raises(FileExistsError, match="not a report folder"):
         report.write_report(run_dir, out_dir=foreign)
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_expected_figures_round_trip_and_name_each_difference(run_dir, tmp_path, capsys):
+    expected = tmp_path / "expected.json"
+    assert cli.main(["report", str(run_dir), "--write-expected", str(expected)]) == 0
+    assert cli.main(["report", str(run_dir), "--check-expected", str(expected)]) == 0
+    assert "matches" in capsys.readouterr().out
+    changed = [cell("vgg16", "CS3a", "pgd_linf", 8.0, 0.0, 0.5, 0.91, det=detection(auc=0.93, tpr10=0.9)),
+               *[c for c in CELLS if c.key != "vgg16__CS3a__pgd_linf__8"][1:]]
+    write_results(run_dir, changed, preset="fabricated", paper="demo", defenses=[d["name"] for d in DEFS])
+    assert cli.main(["report", str(run_dir), "--check-expected", str(expected)]) == 1
+    out = capsys.readouterr().out
+    assert "vgg16__CS3a__pgd_linf__8 accuracy/unmask: 0.910000 (expected 0.900000, tolerance 0)" in out
+    assert "small_cnn__CS3a__pgd_linf__16: missing from the run" in out
+    assert cli.main(["report", str(run_dir), "--check-expected", str(expected), "--tolerance", "0.02"]) == 1
+    assert "accuracy/unmask" not in capsys.readouterr().out  # within tolerance; the missing cell remains
