@@ -122,7 +122,7 @@ class Config:
 
 
 class SmallCPUConfig(Config):
-    """The small CPU configuration of CPU_BUDGET.md: 128 px images, narrow backbone and heads.
+    """The small CPU configuration: 128 px images, narrow backbone and heads.
 
     FPN 64 channels, 256-wide box head, 64-channel mask head, 32 sampled ROIs, 200 proposals after
     NMS, at most 20 detections. Anchor scales shrink with the image (Matterport's "shapes" sample).

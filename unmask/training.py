@@ -1,15 +1,16 @@
 """Train model M on class-set image folders, optionally adversarially, and the AT eps line search.
 
-Presets (FACTS section 5): ``bigdata2020`` fine-tunes the whole network with SGD (lr 0.001, momentum
-0.9, weight decay 2e-4, batch 32, 30 epochs, best validation epoch, seed 5); ``kdd2019`` freezes the
-ImageNet base and trains the new dense head only. The KDD paper gives no optimizer settings, so it
-reuses the same SGD. Weight decay is PyTorch's coupled form (``wd * w`` added to the gradient before
-momentum) over every trainable variable, as the BigData code's ``torch.optim.SGD(weight_decay=...)``.
+Recipes (``unmask.registry.TRAIN_PRESETS``): ``bigdata2020`` fine-tunes the whole network with SGD
+(lr 0.001, momentum 0.9, weight decay 2e-4, batch 32, 30 epochs, best validation epoch, seed 5, no
+augmentation); ``kdd2019`` freezes the ImageNet base and trains the new dense head only. The KDD paper
+gives no optimizer settings, so it reuses the same SGD. Weight decay is PyTorch's coupled form
+(``wd * w`` added to the gradient before momentum) over every trainable variable, as the BigData
+code's ``torch.optim.SGD(weight_decay=...)``.
 
 Adversarial training (Madry et al.): every batch is replaced by its PGD-Linf adversarial version
 (eps 4, 7 steps, the attack preset's step: 2.0 in [0,1] units for ``bigdata2020_legacy``), crafted
 with the model in inference mode; the kept epoch maximizes the mean of benign and adversarial
-validation accuracy.
+validation accuracy under the preset's PGD-Linf at eps 8 (its 20 steps), as the original selected it.
 """
 from __future__ import annotations
 

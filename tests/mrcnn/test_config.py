@@ -5,8 +5,8 @@ import pytest
 from mrcnn import model as M
 from mrcnn.config import Config, SmallCPUConfig, small_cpu_config
 
-# Matterport's mrcnn/config.py at upstream commit 6fe7db7 (the UnMask authors' version), as listed in
-# /work/shared/reference/MRCNN_FACTS.md. Only defaults that fix results: anchors, proposal and detection
+# Matterport's mrcnn/config.py at upstream commit 6fe7db7 (the version the UnMask authors vendored).
+# Only defaults that fix results: anchors, proposal and detection
 # filtering, box encoding, molding. The architecture's sizes are checked through the COCO model's
 # parameter count and weight shapes in test_model.py.
 MATTERPORT_DEFAULTS = {

@@ -1,4 +1,4 @@
-"""The published numbers, spot-checked against UNMASK_FACTS.md section 8 (values typed from the facts file)."""
+"""The published numbers, spot-checked against the papers' tables (values typed again by hand from the papers)."""
 import pytest
 
 from unmask.paper_numbers import BIGDATA2020, KDD2019, PUBLISHED, published
