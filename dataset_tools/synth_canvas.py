@@ -4,15 +4,69 @@ instance painted each pixel, so every part mask is exactly its visible pixels (a
 Parts are painted with textures (solid, stripes, dots, checker, fur, gradient, glass, ...) rendered only
 inside the shape's bounding box. Sub-regions of a painted part (a train head's sides) and unions of
 parts (a whole coach) are recorded as derived masks, the way PASCAL-Part overlays them.
+
+``Effects`` holds the knobs of how hard an image is (scale, truncation, occlusion, pose, missing parts,
+lighting, blur, noise); its defaults are the first generator's look.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 BACKGROUND = -1
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What makes one kind of image hard; the defaults are the first (easy) generator's look.
+
+    Knobs the first generator lacked draw from a separate effects stream; the others (skew, brightness,
+    contrast, blur, noise) only set the ranges of its own draws. So at the defaults the main stream is
+    drawn exactly as before and the first generator's images come out unchanged."""
+
+    extra_objects: tuple[float, ...] = ()
+    """Chance of a 2nd, 3rd, ... annotated object in a scene, each given the one before."""
+    scale: tuple[float, float] = (1.0, 1.0)
+    """Range of a factor on each object's size (above 1 the object can overflow the image)."""
+    truncation: float = 0.0
+    """Chance that an object is pushed partly out of the image."""
+    truncation_depth: tuple[float, float] = (0.15, 0.45)
+    """Share of a truncated object's frame that lies outside the image."""
+    occluders: float = 0.0
+    """Mean number of clutter shapes painted over the objects (Poisson)."""
+    occluder_size: tuple[float, float] = (0.15, 0.4)
+    """Occluder extent as a share of the image side."""
+    distractors: float = 0.0
+    """Chance of a partly visible object of another class (drawn behind or in front, truncated)."""
+    rotation: float = 0.0
+    """Largest in-plane rotation of an object, in degrees."""
+    skew: float = 0.12
+    """Largest shear and tilt of an object's frame."""
+    dropout: float = 0.0
+    """Chance that each optional part (hair, ears, hands, feet, paws, tail, mirror, ...) is not there."""
+    lighting: float = 0.0
+    """Strength of uneven lighting: a brightness ramp and a soft shadow."""
+    brightness: tuple[float, float] = (0.85, 1.15)
+    """Range of the gain on the whole image."""
+    contrast: tuple[float, float] = (0.85, 1.15)
+    """Range of the contrast factor about the image mean."""
+    blur: float = 0.4
+    """Chance of a Gaussian blur, with sigma in ``blur_sigma``."""
+    blur_sigma: tuple[float, float] = (0.4, 0.9)
+    noise: float = 0.03
+    """Largest standard deviation of the pixel noise."""
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """A named level: the effects on VOC-style scenes (K's training and test data) and on the
+    single-object ImageNet/Flickr-style images (M's extra training data and UnMask's test images)."""
+
+    name: str
+    scenes: Effects = field(default_factory=Effects)
+    single: Effects = field(default_factory=Effects)
 
 
 @dataclass(frozen=True)
@@ -77,6 +131,7 @@ class Canvas:
         self.objects: list[str] = []
         self.parts: list[tuple[int, str | None]] = []
         self.derived: list[tuple[int, str, str, object]] = []
+        self.occluded: set[int] = set()
 
     def new_object(self, cls: str) -> int:
         """Register an object of class ``cls``; returns its index."""
@@ -90,10 +145,14 @@ class Canvas:
 
     def paint(self, pid: int, shape: np.ndarray, texture: Texture) -> None:
         """Fill ``shape`` (uint8/bool mask) with ``texture`` and hand its pixels to part ``pid``
-        (``BACKGROUND`` for clutter, which erases what it covers)."""
+        (``BACKGROUND`` for clutter, which erases what it covers). Objects it covers pixels of (other
+        than the painting part's own) are marked occluded."""
         ys, xs = np.nonzero(shape)
         if ys.size == 0:
             return
+        painter = self.parts[pid][0] if pid >= 0 else None
+        covered = np.unique(self.owner[ys, xs])
+        self.occluded.update(self.parts[c][0] for c in covered[covered >= 0] if self.parts[c][0] != painter)
         y0, x0, y1, x1 = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
         fill = texture.render(y0, x0, y1 - y0, x1 - x0, self.rng)
         self.image[ys, xs] = fill[ys - y0, xs - x0]
@@ -175,10 +234,12 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image + smooth + rng.normal(0, 0.03, image.shape).astype(np.float32), 0, 1)
 
 
-def random_blob(size: int, rng: np.random.Generator, scale: tuple[float, float]) -> np.ndarray:
-    """A random ellipse, polygon or thick line of roughly ``scale`` x size pixels."""
+def random_blob(size: int, rng: np.random.Generator, scale: tuple[float, float],
+                centre: tuple[int, int] | None = None) -> np.ndarray:
+    """A random ellipse, polygon or thick line of roughly ``scale`` x size pixels around ``centre``
+    (x, y; default: anywhere)."""
     extent = int(rng.uniform(*scale) * size) + 2
-    cx, cy = (int(v) for v in rng.integers(0, size, 2))
+    cx, cy = (int(v) for v in rng.integers(0, size, 2)) if centre is None else centre
     kind = rng.integers(0, 3)
 
     def draw(buffer: np.ndarray) -> None:
@@ -202,17 +263,32 @@ def clutter_texture(rng: np.random.Generator) -> Texture:
                    float(rng.uniform(3, 10)), float(rng.uniform(0, np.pi)), 0.03)
 
 
-def finish(image: np.ndarray, rng: np.random.Generator, style: str) -> np.ndarray:
-    """Camera-like post-processing: colour and contrast jitter, blur, noise; 'flickr' adds a colour
-    cast and a vignette. Returns uint8 RGB."""
-    image = image * rng.uniform(0.85, 1.15) + rng.uniform(-0.06, 0.06)
-    image = (image - image.mean()) * rng.uniform(0.85, 1.15) + image.mean()
+def light_field(size: int, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """An (size, size, 1) uneven-lighting gain: a brightness ramp in a random direction and a soft shadow."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = xs * np.cos(angle) + ys * np.sin(angle)
+    ramp = (ramp - ramp.min()) / max(float(ramp.max() - ramp.min()), 1e-6)
+    shadow = cv2.GaussianBlur(random_blob(size, rng, (0.3, 0.7)).astype(np.float32), (0, 0), size / 12)
+    gain = 1 + strength * rng.uniform(0.3, 1.0) * (ramp - 0.5) - strength * rng.uniform(0.2, 0.8) * shadow
+    return gain[..., None]
+
+
+def finish(image: np.ndarray, rng: np.random.Generator, style: str, effects: Effects = Effects(),
+           fx: np.random.Generator | None = None) -> np.ndarray:
+    """Camera-like post-processing: colour and contrast jitter, uneven lighting (``effects.lighting``,
+    drawn from ``fx``), blur, noise; 'flickr' adds a colour cast and a vignette. Returns uint8 RGB."""
+    image = image * rng.uniform(*effects.brightness) + rng.uniform(-0.06, 0.06)
+    image = (image - image.mean()) * rng.uniform(*effects.contrast) + image.mean()
+    if effects.lighting:
+        image = image * light_field(image.shape[0], fx, effects.lighting)
     if style == "flickr":
         image = image * np.asarray(jitter((1.0, 0.95, 0.85) if rng.random() < 0.5 else (0.85, 0.95, 1.05), rng, 0.05), np.float32)
         size = image.shape[0]
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
         image = image * (1 - rng.uniform(0.2, 0.6) * (xs * xs + ys * ys))[..., None]
-    if rng.random() < 0.4:
-        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.4, 0.9))
-    image = image + rng.normal(0, rng.uniform(0.0, 0.03), image.shape).astype(np.float32)
+    if rng.random() < effects.blur:
+        k = 2 * max(1, int(round(1.5 * effects.blur_sigma[1]))) + 1
+        image = cv2.GaussianBlur(image, (k, k), rng.uniform(*effects.blur_sigma))
+    image = image + rng.normal(0, rng.uniform(0.0, effects.noise), image.shape).astype(np.float32)
     return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -5,19 +5,25 @@ Every part has its own geometry, colour and texture family and sits where it bel
 mirrors, plates) are exaggerated to at least ``floor`` pixels (8 px at 128 px). Raw part names are
 PASCAL-Part's (lfpa, llleg, cleftside_1, wheel_2, fliplate, lebrow, ...), with the side named after
 the side that faces the viewer: an object facing right (front at the image's right) shows its right side.
+A drawer can rotate its object and leave optional parts out (``Drawer.rotation``, ``Drawer.dropout``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import cv2
 import numpy as np
 
+from dataset_tools.part_names import generalize
 from dataset_tools.synth_canvas import Canvas, Texture, jitter, random_colour, shade, shape_mask
 
 # Height / width of each class's frame (the box the drawing fills).
 ASPECT = {"car": 0.62, "train": 0.5, "person": 1.75, "dog": 0.78, "bird": 0.9, "bottle": 3.0}
+
+OPTIONAL_PARTS = frozenset({"hair", "ear", "eyebrow", "mouth", "hand", "foot", "paw", "tail", "wing", "mirror",
+                            "licenseplate", "headlight", "door", "cap"})
+"""Generalized parts an object can lack in a photo (hidden, cropped by a pose, or simply not there)."""
 
 
 @dataclass
@@ -26,7 +32,9 @@ class Drawer:
 
     Local coordinates: u runs from the object's back (0) to its front (1), v from top (0) to bottom (1);
     ``facing`` = +1 puts the front on the image's right, -1 mirrors everything. ``shear`` and ``tilt``
-    skew the local frame (u += shear (v - 1/2), v += tilt (u - 1/2)) so no two objects share a layout."""
+    skew the local frame (u += shear (v - 1/2), v += tilt (u - 1/2)) so no two objects share a layout;
+    ``rotation`` (degrees, clockwise on screen) turns it about the frame's centre. Each optional part is
+    left out with probability ``dropout``, drawn from ``fx`` (the image's effects stream)."""
 
     canvas: Canvas
     obj: int
@@ -38,6 +46,10 @@ class Drawer:
     floor: float
     shear: float = 0.0
     tilt: float = 0.0
+    rotation: float = 0.0
+    dropout: float = 0.0
+    fx: np.random.Generator | None = None
+    dropped: set[int] = field(default_factory=set)
 
     @property
     def rng(self) -> np.random.Generator:
@@ -54,7 +66,12 @@ class Drawer:
 
     def p(self, u: float, v: float) -> tuple[float, float]:
         u, v = u + self.shear * (v - 0.5), v + self.tilt * (u - 0.5)
-        return (self.x0 + (u if self.facing > 0 else 1 - u) * self.w, self.y0 + v * self.h)
+        x, y = self.x0 + (u if self.facing > 0 else 1 - u) * self.w, self.y0 + v * self.h
+        if not self.rotation:
+            return x, y
+        c, s = np.cos(np.radians(self.rotation)), np.sin(np.radians(self.rotation))
+        dx, dy = x - self.x0 - self.w / 2, y - self.y0 - self.h / 2
+        return self.x0 + self.w / 2 + c * dx - s * dy, self.y0 + self.h / 2 + s * dx + c * dy
 
     def _pts(self, uvs) -> np.ndarray:
         return np.array([self.p(u, v) for u, v in uvs], np.float32).round().astype(np.int32)
@@ -67,7 +84,7 @@ class Drawer:
         x, y = self.p(u, v)
         axes = (max(int(round(rx)), 1), max(int(round(ry)), 1))
         return shape_mask(self.canvas.size, lambda b: cv2.ellipse(
-            b, (int(round(x)), int(round(y))), axes, angle * self.facing, 0, 360, 1, -1))
+            b, (int(round(x)), int(round(y))), axes, angle * self.facing + self.rotation, 0, 360, 1, -1))
 
     def line(self, uvs, width: float) -> np.ndarray:
         """A thick polyline through the points (u, v)."""
@@ -79,13 +96,18 @@ class Drawer:
         return shape_mask(self.canvas.size, draw)
 
     def part(self, name: str | None, mask: np.ndarray, texture: Texture) -> int:
+        """Register part ``name`` and paint it, unless it is optional and drops out; returns its id."""
         pid = self.canvas.new_part(self.obj, name)
-        self.canvas.paint(pid, mask, texture)
+        if self.dropout and name is not None and generalize(name) in OPTIONAL_PARTS and self.fx.random() < self.dropout:
+            self.dropped.add(pid)
+        else:
+            self.canvas.paint(pid, mask, texture)
         return pid
 
     def deco(self, pid: int, mask: np.ndarray, texture: Texture) -> None:
-        """Paint more of an existing part (details that belong to it)."""
-        self.canvas.paint(pid, mask, texture)
+        """Paint more of an existing part (details that belong to it; nothing if it dropped out)."""
+        if pid not in self.dropped:
+            self.canvas.paint(pid, mask, texture)
 
     def small(self, px: float, share: float = 1.0) -> float:
         """A size of at least ``share`` x floor pixels."""

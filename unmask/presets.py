@@ -135,6 +135,8 @@ class SyntheticSpec:
     flickr_per_class: Count | None = key("single-object Flickr-style test images per class", None)
     classes: tuple[ClassName, ...] | None = key("classes drawn (default: every class of the four class sets)", None)
     workers: PositiveInt | None = key("processes (the output does not depend on it)", None)
+    difficulty: Literal["easy", "hard"] | None = key(
+        "hard: scale and pose variety, truncation, occlusion, missing parts, lighting, blur, noise; easy: the first generator", None)
 
 
 @dataclass(frozen=True, kw_only=True)
