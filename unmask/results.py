@@ -342,6 +342,11 @@ def _read_json(path: Path) -> Any:
         raise ResultsError(f"{path}: not valid JSON ({err})") from err
 
 
+def cell_path(run_dir: str | os.PathLike, key: str) -> Path:
+    """Where the cell `key` of a run is stored."""
+    return Path(run_dir) / CELLS_DIR / f"{key}.json"
+
+
 def _stamp_path(run_dir: Path, key: str) -> Path:
     return run_dir / CELLS_DIR / f"{key}.fingerprint"
 
@@ -360,7 +365,7 @@ def write_cell(run_dir: str | os.PathLike, cell: CellResult, fingerprint: str = 
     run_dir = Path(run_dir)
     data = json_text(cell.to_dict()).encode("utf-8")
     write_json_atomic(_stamp_path(run_dir, cell.key), {"fingerprint": fingerprint, "sha256": _sha256(data)})
-    path = run_dir / CELLS_DIR / f"{cell.key}.json"
+    path = cell_path(run_dir, cell.key)
     write_bytes_atomic(path, data)
     return path
 
@@ -368,7 +373,7 @@ def write_cell(run_dir: str | os.PathLike, cell: CellResult, fingerprint: str = 
 def reusable_cell(run_dir: str | os.PathLike, key: str, fingerprint: str) -> CellResult | None:
     """The stored cell `key` when its stamp names `fingerprint` and the cell file's hash; else None."""
     run_dir = Path(run_dir)
-    path = run_dir / CELLS_DIR / f"{key}.json"
+    path = cell_path(run_dir, key)
     try:
         stamp = json.loads(_stamp_path(run_dir, key).read_text("utf-8"))
         data = path.read_bytes()

@@ -35,7 +35,7 @@ from unmask.images import iter_batches, list_image_folder
 from unmask.parts import class_set as lookup_class_set
 from unmask.presets import AttackEntry, ModelSpec, Preset
 from unmask.protect import PartExtractor
-from unmask.results import NO_ATTACK, CellResult, cell_key, reusable_cell, write_cell, write_results
+from unmask.results import NO_ATTACK, CellResult, cell_key, cell_path, reusable_cell, write_cell, write_results
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,20 @@ class Variant:
         return predict_classes(self.model, x, batch_size=len(x))
 
 
+@dataclass(frozen=True)
+class InputStamp:
+    """What the results of one (model, class set) pair depend on, as plain data for `fingerprint`."""
+
+    checkpoints: dict[str, list]
+    """Model variant -> its checkpoint's path, size and mtime."""
+    k: list | None
+    """K's identity (None when no defense needs parts)."""
+    test_images: list
+    heldout_images: list | None
+    evaluation: dict
+    seed: int
+
+
 @dataclass
 class PairContext:
     """Everything one (model, class set) pair needs, loaded once."""
@@ -118,7 +132,7 @@ class PairContext:
     test_items: list
     benign: Tally
     heldout_scores: dict[str, np.ndarray]
-    stamp: list
+    stamp: InputStamp
 
 
 class Grid:
@@ -138,15 +152,16 @@ class Grid:
         from unmask.extractor import get_extractor
 
         spec = self.preset.extractor
-        return get_extractor(spec.checkpoint, spec.config, spec.config_overrides, spec.batch_size, spec.detection_min_confidence)
+        return get_extractor(spec.checkpoint, spec.config, spec.config_overrides, spec.batch_size, spec.detection_min_confidence,
+                             spec.quantize)
 
     @property
     def k_identity(self) -> list:
-        """What K's part sets depend on: checkpoint content, configuration, overrides, batch, confidence."""
+        """What K's part sets depend on: checkpoint content, configuration, overrides, batch, confidence, quantize."""
         if self._k_identity is None:
             k = self.preset.extractor
             self._k_identity = [content_hash(k.checkpoint), k.config, k.config_overrides, k.batch_size,
-                                k.detection_min_confidence]
+                                k.detection_min_confidence, k.quantize]
         return self._k_identity
 
     @property
@@ -217,14 +232,14 @@ class Grid:
             parts = self._parts(x, paths, size) if needs_parts else None
             benign.add(y, self._observations(variants, x, y, parts, classes), defenses)
 
-        stamp = [
-            {name: [file_stamp(v.checkpoint)] for name, v in variants.items()},
-            self.k_identity if needs_parts else None,
-            [file_stamp(path) for path, _ in test_items],
-            [file_stamp(path) for path, _ in heldout_items] if detectors else None,
-            asdict(ev),
-            self.preset.seed,
-        ]
+        stamp = InputStamp(
+            checkpoints={name: file_stamp(v.checkpoint) for name, v in variants.items()},
+            k=self.k_identity if needs_parts else None,
+            test_images=[file_stamp(path) for path, _ in test_items],
+            heldout_images=[file_stamp(path) for path, _ in heldout_items] if detectors else None,
+            evaluation=asdict(ev),
+            seed=self.preset.seed,
+        )
         return PairContext(model_spec, class_set, classes, variants, defenses, size, test_items, benign,
                            {d.name: heldout.score_array(d.name) for d in detectors}, stamp)
 
@@ -232,11 +247,14 @@ class Grid:
         return fingerprint(ctx.stamp, attack, [(d.name, type(d).__module__, type(d).__qualname__) for d in ctx.defenses])
 
     def _reuse(self, ctx: PairContext, key: str, stamp: str) -> CellResult | None:
+        """The cell on disk when it was computed from these inputs; else None, and the log says why."""
         cell = reusable_cell(self.run_dir, key, stamp)
         if cell is not None:
             self.stats["cells_reused"] += 1
+        elif cell_path(self.run_dir, key).is_file():
+            log.info("recomputing cell %s: its inputs changed (checkpoints, K, images, attack, defenses or settings)", key)
         else:
-            log.info("computing cell %s (no cell on disk for its current inputs)", key)
+            log.info("computing cell %s", key)
         return cell
 
     def _finish(self, cell: CellResult, stamp: str) -> CellResult:
@@ -262,8 +280,8 @@ class Grid:
             return cell
         caches = {
             name: AttackedBatchCache(self.run_dir / "cache" / "adv" / key / name / fingerprint(
-                ctx.stamp[0][name], ctx.stamp[1] if v.needs_parts else None, ctx.stamp[2], asdict(spec),
-                self.preset.seed, self.preset.evaluation.batch_size))
+                ctx.stamp.checkpoints[name], ctx.stamp.k if v.needs_parts else None, ctx.stamp.test_images,
+                asdict(spec), ctx.stamp.seed, ctx.stamp.evaluation["batch_size"]))
             for name, v in ctx.variants.items()
         }
         attacked = Tally()
