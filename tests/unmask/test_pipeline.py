@@ -3,20 +3,27 @@
 Everything is tiny (64 px scenes, a few K steps, one M epoch, a handful of test images) so the
 module runs in a few minutes; the numbers are not meant to be good, the plumbing is.
 """
+import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from unmask import registry
+from unmask.defenses import Defense, Observation
 from unmask.evaluation import Grid, MissingInputError
 from unmask.pipeline import run
 from unmask.presets import preset_from_dict
+from unmask.registry import DefenseInfo
+from unmask.report import write_report
 from unmask.results import load_results
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -76,10 +83,15 @@ def test_full_chain_writes_every_artifact(full_run):
     cells = load_results(run_dir)
     assert [(c.attack, c.eps) for c in cells] == [("none", None), ("pgd_linf", 8.0), ("fgsm", 8.0), ("mim_l2", 300.0)]
     for cell in cells:
-        assert cell.n_images == 8 and cell.acc_at is not None
-        assert 0.0 <= cell.acc_um_always <= 1.0 and 0.0 <= cell.acc_um_threshold <= 1.0
+        assert cell.n_images == 8
+        assert set(cell.accuracy) == {"none", "adversarial_training", "unmask", "unmask_threshold"}
+        assert all(0.0 <= acc <= 1.0 for acc in cell.accuracy.values())
     pgd = cells[1]
-    assert pgd.detection.n_adversarial == pgd.detection.n_benign == round((1 - pgd.acc_none) * 8)
+    assert set(pgd.detection) == {"unmask", "unmask_threshold"}
+    # KDD's protocol: the successfully attacked images, on which M alone is always wrong
+    assert pgd.n_success["none"] == pgd.detection["unmask"].n_adversarial
+    assert pgd.success_accuracy.get("none", 0.0) == 0.0 and cells[0].n_success == {}
+    assert pgd.detection["unmask"].n_adversarial == pgd.detection["unmask"].n_benign == round((1 - pgd.accuracy["none"]) * 8)
     # K ran once per distinct image: benign test + held-out images, then each attacked image.
     heldout = min(6, len(list((root / "data" / "converted" / "classsets" / "CS3a" / "val").glob("*/*.jpg"))))
     assert manifest["evaluation"]["k_images"] == 8 + heldout + 3 * 8
@@ -142,6 +154,72 @@ def test_interrupted_run_resumes_without_recomputing(full_run, tmp_path):
         assert cell.to_dict() == json.loads((run_dir / "cells" / f"{cell.key}.json").read_text())
 
 
+class DarkIsClassZero(Defense):
+    """A toy defense defined here only: answers class 0 for dark images, M's answer otherwise."""
+
+    def answer(self, obs: Observation) -> np.ndarray:
+        return np.where(obs.images.mean(axis=(1, 2, 3)) < 0.45, 0, obs.predicted)
+
+
+def test_a_new_defense_runs_through_the_evaluator_and_the_report(full_run, tmp_path):
+    root, raw, run_dir = full_run
+    entry = registry.register(DefenseInfo("dark_zero", "Dark is class 0", "Dark", DarkIsClassZero))
+    try:
+        plugged = tiny_preset(root, tmp_path / "plugged", defenses=["none", "dark_zero", "unmask"])
+        plugged["models"][0]["checkpoints"] = str(run_dir / "models" / "small_cnn")
+        grid = Grid(preset_from_dict(plugged))
+        cells = grid.run()
+        test_items = grid.pair(grid.preset.models[0], "CS3a").test_items
+    finally:
+        registry.unregister(entry)
+    reference = {c.key: c for c in load_results(run_dir)}
+    for cell in cells:
+        assert list(cell.accuracy) == ["none", "dark_zero", "unmask"]
+        same = reference[cell.key]
+        assert cell.accuracy["none"] == same.accuracy["none"] and cell.accuracy["unmask"] == same.accuracy["unmask"]
+    # the toy's benign accuracy, recomputed by hand from the test images and M's answers
+    from unmask.classifiers import load_classifier, predict_classes
+    from unmask.images import iter_batches
+
+    model, info = load_classifier(run_dir / "models" / "small_cnn" / "CS3a.keras")
+    batches = list(iter_batches(test_items, info.image_size, 8))
+    x, y = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    expected = np.where(x.mean(axis=(1, 2, 3)) < 0.45, 0, predict_classes(model, x))
+    assert cells[0].attack == "none" and cells[0].accuracy["dark_zero"] == pytest.approx(np.mean(expected == y))
+
+    written = write_report(tmp_path / "plugged")
+    bigdata = (tmp_path / "plugged" / "report" / "tables" / "bigdata2020_table3.csv").read_text().splitlines()[0]
+    assert "No attack: Dark" in bigdata and "PGD-Linf 8: Dark" in bigdata
+    kdd = (tmp_path / "plugged" / "report" / "tables" / "kdd2019_table6.csv").read_text().splitlines()[0]
+    assert "FGSM 8: Dark" in kdd
+    assert any(p.name == "report.md" for p in written)
+
+
+def test_changed_k_or_a_replaced_image_is_never_served_from_the_caches(full_run, tmp_path):
+    root, raw, run_dir = full_run
+    classsets = tmp_path / "classsets"  # a copy: replacing an image touches no other test
+    shutil.copytree(root / "data" / "converted" / "classsets", classsets)
+    preset = tiny_preset(root, tmp_path / "run", attacks=[{"name": "fgsm", "eps": 8}])
+    preset["data"]["classsets_dir"] = str(classsets)
+    preset["models"][0]["checkpoints"] = str(run_dir / "models" / "small_cnn")
+    Grid(preset_from_dict(preset)).run()
+    stricter = copy.deepcopy(preset)
+    stricter["part_extractor"]["detection_min_confidence"] = 0.99  # another K setting, same run folder
+    grid = Grid(preset_from_dict(stricter))
+    grid.run()
+    assert grid.stats["cells_computed"] == 2
+    assert grid.extractor.images_seen >= 8 + 8  # the benign images again (and the attacked ones), not the old K's
+    again = Grid(preset_from_dict(stricter))
+    again.run()
+    assert again.stats["cells_computed"] == 0 and again.extractor.images_seen == 0
+    victim = again.pair(again.preset.models[0], "CS3a").test_items[0][0]
+    stranger = next(p for p in (classsets / "CS3a" / "test").glob("*/*.jpg") if p.parent != victim.parent)
+    shutil.copyfile(stranger, victim)  # another class's image under the same name
+    replaced = Grid(preset_from_dict(stricter))
+    replaced.run()
+    assert replaced.stats["cells_computed"] == 2 and replaced.extractor.images_seen >= 1
+
+
 def test_missing_checkpoint_fails_before_work(full_run, tmp_path):
     root, raw, run_dir = full_run
     broken = tiny_preset(root, tmp_path / "broken")
@@ -151,12 +229,27 @@ def test_missing_checkpoint_fails_before_work(full_run, tmp_path):
     assert not (tmp_path / "broken" / "cells").exists()
 
 
+def test_every_stage_input_is_checked_before_the_first_stage(tmp_path):
+    raw = tiny_preset(tmp_path, tmp_path / "run")
+    del raw["part_extractor"]["train"]
+    raw["models"][0]["checkpoints"] = str(tmp_path / "no_models")
+    with pytest.raises(MissingInputError) as caught:
+        run(preset_from_dict(raw))
+    message = str(caught.value)
+    assert "k.h5" in message and "no part_extractor.train" in message
+    assert message.count("CS3a.keras") == 1 and "CS3a_at.keras" in message  # each path once
+    assert not (tmp_path / "data").exists() and not (tmp_path / "run").exists()  # nothing was run
+
+
 def test_eps_search_stage_writes_its_table(full_run, tmp_path, capsys):
     root, raw, run_dir = full_run
-    search = tiny_preset(root, tmp_path / "search", stages=["eps_search"], eps_search={"eps": [2, 4], "eval_eps": 8})
+    search = tiny_preset(root, tmp_path / "search", stages=["eps_search"], eps_search={"eps": [2, 4]})
     out = run(preset_from_dict(search))
-    rows = json.loads((out / "eps_search" / "small_cnn" / "CS3a" / "eps_search.json").read_text())
+    folder = out / "eps_search" / "small_cnn" / "CS3a"
+    rows = json.loads((folder / "eps_search.json").read_text())
     assert [r["train_eps"] for r in rows] == [2.0, 4.0]
-    for row in rows:
-        assert row["score"] == pytest.approx((row["val_accuracy"] + row["val_adv_accuracy_eps8"]) / 2)
+    for row in rows:  # the paper's criterion: benign and every attack cell of the preset
+        attacked = [row["val_adv_accuracy_pgd_linf:8"], row["val_adv_accuracy_fgsm:8"], row["val_adv_accuracy_mim_l2:300"]]
+        assert row["score"] == pytest.approx(np.mean([row["val_accuracy"], *attacked]))
+    assert (folder / "eps_search.png").read_bytes()[:4] == b"\x89PNG"
     assert "<- best" in capsys.readouterr().out
