@@ -260,7 +260,10 @@ def load_classifier(path: str | Path) -> tuple[keras.Model, ClassifierInfo]:
     if not path.is_file():
         raise FileNotFoundError(f"classifier {path} not found")
     info = read_classifier_info(path)
-    model = keras.saving.load_model(path, compile=False)
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except ValueError as err:  # e.g. Keras safe mode refusing a Lambda layer: name the file
+        raise ValueError(f"{path}: Keras refused to load the model: {str(err).splitlines()[0]}") from err
     if model.output_shape[-1] != len(info.class_names):
         raise ValueError(f"{path}: {model.output_shape[-1]} logits but {len(info.class_names)} class names in metadata")
     return model, info

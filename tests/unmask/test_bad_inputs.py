@@ -48,6 +48,19 @@ class Case:
     """Every one of them appears in the error line (file or key named, and what to do)."""
 
 
+def lambda_model(folder: Path) -> Path:
+    """A saved classifier with a Python Lambda layer, which Keras' safe mode refuses to load."""
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.Dense(3)(keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2)(inputs)))
+    path = folder / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+    path.with_suffix(".json").write_text(json.dumps({"class_names": ["car", "person", "train"], "arch": "small_cnn",
+                                                     "image_size": 8}))
+    return path
+
+
 CASES = [
     Case("yaml syntax error", lambda d: ["run", str(_text(d / "p.yaml", "name: [unclosed\n"))], ("p.yaml", "line")),
     Case("refused yaml tag", lambda d: ["run", str(_text(d / "p.yaml", "name: !!python/object:os.system x\n"))],
@@ -66,6 +79,9 @@ CASES = [
     Case("report of a missing run", lambda d: ["report", str(d / "no_run")], ("no_run", "does not exist")),
     Case("corrupt results.json", lambda d: ["report", str(_corrupt_results(d))], ("results.json", "not valid JSON")),
     Case("unknown class", lambda d: ["classsets", "--classes", "dog,unicorn"], ("unicorn",)),
+    Case("model refused by keras safe mode", lambda d: ["attack", "--model", str(lambda_model(d)), "--data", str(d),
+                                                        "--spec", "fgsm:8", "--out", str(d / "a.npz")],
+         ("lambda.keras", "refused")),
     Case("attack with a bad spec", lambda d: ["attack", "--model", "m.keras", "--data", str(d), "--spec", "pgd_linf:eight",
                                               "--out", str(d / "a.npz")], ("pgd_linf:eight", "NAME:EPS")),
 ]
