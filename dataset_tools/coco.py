@@ -20,10 +20,14 @@ def categories() -> list[dict]:
 def mask_to_polygons(mask: np.ndarray, tolerance: float = POLYGON_TOLERANCE) -> list[list[float]]:
     """Outer and hole contours of a binary mask as COCO polygons [x1, y1, x2, y2, ...].
 
-    The mask is padded by one pixel so contours touching the border close; contours are traced at
-    level 0.5 on the bounding-box crop (for speed) and simplified with ``tolerance``. Polygons with
-    fewer than three vertices are left out. The original simplified with skimage's approximate_polygon;
-    OpenCV's Douglas-Peucker with the same tolerance is ~50x faster and may keep a vertex fewer."""
+    As pycococreatortools' binary_mask_to_polygon (which the original conversion used): the mask is
+    padded by one pixel so contours touching the border close, contours are traced at level 0.5 (here
+    on the bounding-box crop, for speed), closed, simplified with ``tolerance`` keeping the closing
+    vertex (the first vertex again at the end), and left out with fewer than three vertices, so a part
+    of 3 x 3 px or less keeps a (degenerate) polygon. The original simplified with skimage's
+    approximate_polygon; OpenCV's Douglas-Peucker with the same tolerance is ~50x faster and may keep a
+    vertex fewer or break a tie between equally distant vertices the other way (the same polygons
+    survive)."""
     rows, cols = np.nonzero(np.any(mask, axis=1))[0], np.nonzero(np.any(mask, axis=0))[0]
     if rows.size == 0:
         return []
@@ -34,6 +38,8 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = POLYGON_TOLERANCE) -> 
         if not np.array_equal(contour[0], contour[-1]):
             contour = np.vstack([contour, contour[:1]])
         contour = cv2.approxPolyDP(contour.astype(np.float32), tolerance, closed=False)[:, 0, :]
+        if not np.array_equal(contour[0], contour[-1]):  # OpenCV drops the closing vertex, skimage keeps it
+            contour = np.vstack([contour, contour[:1]])
         if len(contour) < 3:
             continue
         xy = contour[:, ::-1].astype(np.float64) - 1 + (x0, y0)

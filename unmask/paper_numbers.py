@@ -14,6 +14,11 @@ Metrics of a key:
                              Table 2; the paper names no model, so these keys have model None)
   mean_um_minus_at, mean_um_minus_none   BigData headline (Fig. 2): UnMask's mean accuracy gain over
                              AT and over no defense across all attacked cells (fractions, 0.3118 = 31.18 points)
+  n_images_train, n_images_val, n_images_test   images per split of M's data for a class set (KDD
+                             Table 3: PASCAL VOC 2010; BigData Table 1: VOC 2010 + ImageNet train/val,
+                             Flickr test); with class set None, K's (PASCAL-Part, both tables)
+  k_map                      K's mAP on the PASCAL-Part test split, 0.56 (KDD'19 Sec. 3.1.4, BigData'20
+                             Sec. 4.1 "Training ... Model K"; neither says which COCO AP it is)
 """
 from __future__ import annotations
 
@@ -101,6 +106,30 @@ CS5a 5,412 6,358 6,358 6,358
 CS5b 6,822 8,256 8,258 8,258
 """
 
+# Images per split (train, val, test): K on PASCAL-Part (row K), M per class set. KDD'19 Table 3: M on
+# PASCAL VOC 2010 (the original's 50/10/40 split); BigData'20 Table 1: M on VOC 2010 + ImageNet
+# (train, val) and Flickr (test).
+SPLIT_TABLES = {KDD2019: "KDD'19 Table 3", BIGDATA2020: "BigData'20 Table 1"}
+_SPLIT_COUNTS = {KDD2019: """
+K    7,457 930 936
+CS3a 1,750 350 1,400
+CS3b 2,104 421 1,684
+CS5a 2,264 452 1,812
+CS5b 2,501 500 2,001
+""", BIGDATA2020: """
+K    7,457 930 936
+CS3a 7,780 1,099 2,351
+CS3b 9,599 1,339 2,867
+CS5a 11,639 1,477 3,179
+CS5b 13,011 1,928 4,129
+"""}
+SPLIT_NAMES = ("train", "val", "test")
+K_ROW = "K"
+"""The row of K's PASCAL-Part split in the split tables (class set None in PUBLISHED)."""
+
+K_MAP = 0.56
+"""K's published mAP on the PASCAL-Part test split (both papers)."""
+
 # BigData'20 Fig. 2 headline, in accuracy points.
 _BIGDATA_HEADLINE = {"mean_um_minus_at": 31.18, "mean_um_minus_none": 74.44}
 
@@ -136,6 +165,12 @@ def _parse() -> dict[PaperKey, float]:
             out[PaperKey(BIGDATA2020, None, cs, attack, eps, "n_detection_images")] = float(count.replace(",", ""))
     for metric, points in _BIGDATA_HEADLINE.items():
         out[PaperKey(BIGDATA2020, None, None, None, None, metric)] = points / 100
+    for paper, table in _SPLIT_COUNTS.items():
+        for row, *counts in _rows(table):
+            for split, count in zip(SPLIT_NAMES, counts):
+                out[PaperKey(paper, None, None if row == K_ROW else row, None, None, f"n_images_{split}")] = \
+                    float(count.replace(",", ""))
+        out[PaperKey(paper, None, None, None, None, "k_map")] = K_MAP
     return out
 
 
@@ -161,3 +196,25 @@ def published(paper: str, model: str | None, class_set: str | None, attack: str 
 def published_metrics(paper: str) -> frozenset[str]:
     """Every metric the paper publishes at least one number for (acc_none, acc_at, auc, ...)."""
     return frozenset(key.metric for key in PUBLISHED if key.paper == paper)
+
+
+def split_counts(paper: str) -> dict[str, dict[str, int]]:
+    """The paper's images per split ({"train", "val", "test"}: n): row ``K_ROW`` for K, one row per class set for M."""
+    rows: dict[str, dict[str, int]] = {}
+    for key, value in PUBLISHED.items():
+        if key.paper == paper and key.metric.startswith("n_images_"):
+            rows.setdefault(key.class_set or K_ROW, {})[key.metric.removeprefix("n_images_")] = int(value)
+    return rows
+
+
+def split_count_table(ours: dict[str, dict[str, dict[str, int]]]) -> str:
+    """Our images per split (a column per key of ``ours``: row -> {split: n}, rows K and class sets) beside
+    both papers' split tables, as text: what the data stage prints."""
+    columns = {**ours, **{SPLIT_TABLES[paper]: split_counts(paper) for paper in SPLIT_TABLES}}
+    rows = [K_ROW] + sorted({row for table in columns.values() for row in table} - {K_ROW})
+    cells = [["images (train / val / test)", *columns]]
+    for row in rows:
+        cells.append([row] + [" / ".join(f"{table[row][s]:,}" for s in SPLIT_NAMES) if row in table else "-"
+                              for table in columns.values()])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells)

@@ -17,8 +17,10 @@ from typing import Any, Callable
 
 from unmask.evaluation import Grid, MissingInputError, evaluation_inputs, variant_paths
 from unmask.plan import (
-    class_set_options, classifier_options, convert_options, eps_search_options, part_extractor_options, synthetic_options,
+    class_set_options, classifier_options, convert_options, eps_search_options, k_map_options, part_extractor_options,
+    synthetic_options,
 )
+from unmask.paper_numbers import K_MAP, K_ROW, split_count_table
 from unmask.presets import Preset
 from unmask.fileio import write_json_atomic
 
@@ -56,8 +58,13 @@ def prepare_data(preset: Preset) -> dict[str, str]:
         log.info("generating the synthetic dataset in %s (a minute or two the first time)", data.root)
         synthetic.generate(**synthetic_options(preset))
     check_stage_inputs(preset, ("data",))
-    print(pascal_part.format_summary(pascal_part.convert(**convert_options(preset))))
-    print(voc.format_summary(voc.build_class_sets(**class_set_options(preset))))
+    parts = pascal_part.convert(**convert_options(preset))
+    print(pascal_part.format_summary(parts))
+    sets = voc.build_class_sets(**class_set_options(preset))
+    print(voc.format_summary(sets))
+    k_row = {split: info["images"] for split, info in parts["splits"].items()}
+    placed = {cs: {split: sum(per.values()) for split, per in splits.items()} for cs, splits in sets["counts"].items()}
+    print(split_count_table({f"ours: {data.split} split": {K_ROW: k_row, **sets["voc_counts"]}, "ours: placed": placed}))
     return {"parts": str(data.parts_dir), "classsets": str(data.classsets_dir)}
 
 
@@ -71,6 +78,18 @@ def prepare_part_extractor(preset: Preset) -> str:
 
     train_part_extractor(**part_extractor_options(preset))
     return str(spec.checkpoint)
+
+
+def score_part_extractor(preset: Preset) -> str:
+    """K's COCO AP on the parts test split beside the papers' 0.56, written to <output>/k_map.json."""
+    from unmask.part_model import format_part_extractor_map, part_extractor_map
+
+    check_stage_inputs(preset, ("k_map",))
+    result = part_extractor_map(**k_map_options(preset))
+    print(format_part_extractor_map(result))
+    path = preset.output / "k_map.json"
+    write_json_atomic(path, {"checkpoint": str(preset.extractor.checkpoint), "published_map": K_MAP, **result})
+    return str(path)
 
 
 def prepare_models(preset: Preset) -> dict[str, str]:
@@ -123,8 +142,9 @@ def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
     data, k = preset.data, preset.extractor
     if "data" in stages and data.synthetic is None:
         voc_root = data.root / "VOC2010"
-        for name in ("JPEGImages", "Annotations_Part", "Annotations"):
-            missing[voc_root / name] = "raw data folder (VOC2010 JPEGs and XML, PASCAL-Part .mat; see README, 'Real data')"
+        for name in ("JPEGImages", "Annotations_Part", "Annotations" if data.split == "ours" else "ImageSets/Main"):
+            missing[voc_root / name] = ("raw data folder (VOC2010 JPEGs, XML and ImageSets, PASCAL-Part .mat; "
+                                        "see README, 'Real data')")
         options = class_set_options(preset)
         for name in ("imagenet", "flickr"):
             if options[name] is not None:
@@ -134,6 +154,11 @@ def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
                                  "(download UnMask's mask_rcnn_parts_0040.h5 there)")
     if "k" in stages and k.train is not None and k.train.init_weights is not None and not k.checkpoint.is_file():
         missing[Path(k.train.init_weights)] = "K's initial weights (part_extractor.train.init_weights)"
+    if "k_map" in stages:
+        if "data" not in stages:
+            missing.setdefault(data.parts_dir / "test.json", "PASCAL-Part COCO test split (the data stage writes it)")
+        if not ("k" in stages and k.train is not None):
+            missing.setdefault(k.checkpoint, "part extractor K checkpoint to score (part_extractor.checkpoint)")
     if "m" in stages:
         for model in preset.models:
             if model.checkpoints is not None:
@@ -173,6 +198,7 @@ def run(preset: Preset, stages: tuple[str, ...] | None = None) -> Path:
     steps: dict[str, Callable[[], Any]] = {
         "data": lambda: prepare_data(preset),
         "k": lambda: prepare_part_extractor(preset),
+        "k_map": lambda: score_part_extractor(preset),
         "m": lambda: prepare_models(preset),
         "eps_search": lambda: eps_search(preset),
         "evaluate": lambda: _evaluate(preset, manifest),

@@ -1,10 +1,10 @@
 """`unmask run PRESET --plan`: every job a run would do, in order, with its settings resolved.
 
 Pure Python (no TensorFlow, nothing written): the same functions turn a preset into the keyword
-arguments the pipeline passes to the data converters, K's and M's training and the AT line search,
-so the plan shows exactly what runs. Settings a preset leaves unset show the called function's own
-default (read from its signature); M's training recipe is resolved from its training preset
-(``unmask.registry.TRAIN_PRESETS``), and adversarial training shows its PGD spec in 0-255 units.
+arguments the pipeline passes to the data converters, K's training and scoring, M's training and the
+AT line search, so the plan shows exactly what runs. Settings a preset leaves unset show the called
+function's own default (read from its signature); M's training recipe is resolved from its training
+preset (``unmask.registry.TRAIN_PRESETS``), and adversarial training shows its PGD spec in 0-255 units.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def class_set_options(preset: Preset) -> dict[str, Any]:
         "voc_root": data.root / "VOC2010", "out": data.classsets_dir, "class_sets": preset.class_sets,
         "imagenet": data.root / "imagenet" if data.imagenet else None,
         "flickr": data.root / "flickr" if data.flickr else None,
-        "imagenet_role": data.imagenet or "train",
+        "imagenet_role": data.imagenet or "train", "split": data.split,
     }
 
 
@@ -53,6 +53,14 @@ def part_extractor_options(preset: Preset) -> dict[str, Any]:
     options = given(spec.train)
     return {"parts_dir": preset.data.parts_dir, "checkpoint": spec.checkpoint, "kind": spec.config,
             "overrides": {**spec.config_overrides, **options.pop("config")}, **options}
+
+
+def k_map_options(preset: Preset) -> dict[str, Any]:
+    """Keyword arguments of ``unmask.part_model.part_extractor_map`` (K's COCO AP on the parts test split)."""
+    k = preset.extractor
+    return {"parts_dir": preset.data.parts_dir, "checkpoint": k.checkpoint, "kind": k.config,
+            "overrides": k.config_overrides, "split": "test", "batch_size": k.batch_size,
+            "detection_min_confidence": k.detection_min_confidence}
 
 
 def classifier_options(preset: Preset, model: ModelSpec, class_set: str, adversarial: bool) -> dict[str, Any]:
@@ -115,8 +123,11 @@ def _data_jobs(preset: Preset) -> list[dict[str, Any]]:
         jobs.append({"kind": "synthetic_data", **_with_defaults(synthetic.generate, synthetic_options(preset))})
     jobs.append({"kind": "convert_pascal_part", **_with_defaults(pascal_part.convert, convert_options(preset))})
     split = _with_defaults(voc.build_class_sets, class_set_options(preset))
+    rule = voc.SPLIT_RULES[split["split"]]
+    split.update({name: getattr(rule, name) for name in ("seed", "val_fraction", "test_fraction") if split[name] is None})
+    split["split_rule"] = rule.describe
     split["test_split"] = ("flickr" if split["flickr"] else "imagenet" if split["imagenet_role"] == "test" and split["imagenet"]
-                           else f"VOC ({split['test_fraction']:g} of each class)")
+                           else f"VOC ({split['test_fraction']:g} of each {'class' if split['split'] == 'ours' else 'set'})")
     jobs.append({"kind": "class_set_folders", **split})
     return jobs
 
@@ -130,6 +141,15 @@ def _k_jobs(preset: Preset) -> list[dict[str, Any]]:
                  "config_overrides": spec.config_overrides}]
     options = _with_defaults(train_part_extractor, part_extractor_options(preset))
     return [{"kind": "part_extractor", "action": "train", "config": options.pop("kind"), **options}]
+
+
+def _k_map_jobs(preset: Preset) -> list[dict[str, Any]]:
+    from unmask.paper_numbers import K_MAP
+    from unmask.part_model import part_extractor_map
+
+    options = _with_defaults(part_extractor_map, k_map_options(preset))
+    return [{"kind": "k_map", "config": options.pop("kind"), **options, "published_map": K_MAP,
+             "out": preset.output / "k_map.json"}]
 
 
 def _model_jobs(preset: Preset) -> list[dict[str, Any]]:
@@ -184,7 +204,8 @@ def _evaluation_jobs(preset: Preset) -> list[dict[str, Any]]:
         "heldout_images": f"{preset.data.classsets_dir}/<class set>/val", "max_heldout_images": ev.max_heldout_images,
         "fpr_targets": ev.fpr_targets, "threshold_fpr": ev.threshold_fpr,
         "part_extractor": {"checkpoint": k.checkpoint, "config": k.config, "config_overrides": k.config_overrides,
-                           "batch_size": k.batch_size, "detection_min_confidence": k.detection_min_confidence},
+                           "batch_size": k.batch_size, "detection_min_confidence": k.detection_min_confidence,
+                           "quantize": k.quantize},
     }]
     for name in preset.defenses:
         info = registry.DEFENSES[name]
@@ -208,7 +229,7 @@ def _report_jobs(preset: Preset) -> list[dict[str, Any]]:
 
 
 _STAGE_JOBS: dict[str, Callable[[Preset], list[dict[str, Any]]]] = {
-    "data": _data_jobs, "k": _k_jobs, "m": _model_jobs, "eps_search": _eps_search_jobs,
+    "data": _data_jobs, "k": _k_jobs, "k_map": _k_map_jobs, "m": _model_jobs, "eps_search": _eps_search_jobs,
     "evaluate": _evaluation_jobs, "report": _report_jobs,
 }
 

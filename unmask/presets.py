@@ -27,7 +27,7 @@ from unmask.attack_specs import PRESETS as ATTACK_PRESETS, preset_spec
 from unmask.parts import CLASSES, canonical_class_set_name
 from unmask.results import safe_name
 
-STAGES: tuple[str, ...] = ("data", "k", "m", "eps_search", "evaluate", "report")
+STAGES: tuple[str, ...] = ("data", "k", "k_map", "m", "eps_search", "evaluate", "report")
 DEFAULT_STAGES: tuple[str, ...] = ("data", "k", "m", "evaluate", "report")
 
 
@@ -149,6 +149,9 @@ class DataSpec:
         "none, train (extra training images for M) or test (KDD: ImageNet is the test split)", None)
     flickr: bool = key("BigData: Flickr images are the test split, de-duplicated against train/val", False)
     legacy_parts: bool = key("PASCAL-Part conversion with the original's headlight -> head labelling", False)
+    split: Literal["ours", "kdd2019"] = key(
+        "M's VOC split: ours (single-class images, 80/10/10 per class) or kdd2019 (the original's: .mat list, "
+        "Random(4), VOC trainval labels, 50/10/40 per set; KDD Table 3's counts)", "ours")
     parts_dir: Path | None = key("COCO json splits for K (none: <root>/converted/parts)", None)
     classsets_dir: Path | None = key("class-set folders <set>/{train,val,test}/<class>/ for M (none: <root>/converted/classsets)", None)
 
@@ -189,6 +192,8 @@ class ExtractorSpec:
     train: KTrainSpec | None = key("how to train K (none: the checkpoint must exist)", None)
     batch_size: PositiveInt = key("images per detect call", 1)
     detection_min_confidence: Fraction = key("the papers' 0: every kept detection is a found part", 0.0)
+    quantize: bool = key("legacy: K sees the image as the original code gave it (uint8, truncated as torchvision's "
+                         "ToPILImage, resized to K's canvas in uint8); false: the float image, resized by K's molding", False)
 
 
 @dataclass(frozen=True, kw_only=True)

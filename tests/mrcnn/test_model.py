@@ -332,6 +332,20 @@ def test_unmold_detections_maps_back_to_original_pixels(inference_model):
     assert raw["masks"].shape == (1, 28, 28) and raw["masks"].min() == 1.0
 
 
+
+def test_unmold_detections_filters_zero_area_in_the_pixels_of_the_image_given_as_matterport(inference_model):
+    """Matterport's unmold_detections (the copy UnMask vendored) drops zero-area boxes after mapping them to
+    the image detect() was given. A box 0.006 inverted keeps 1 px in a 32 px image, 0 px on the 128 px
+    canvas: the original's K, given the canvas, dropped it."""
+    detections = np.zeros((20, 6), np.float32)
+    detections[0] = [0.51, 0.1, 0.504, 0.6, 2, 0.9]
+    masks = np.ones((20, 28, 28, 4), np.float32)
+    window = (0, 0, 128, 128)
+    image = inference_model.unmold_detections(detections, masks, (32, 32, 3), (128, 128, 3), window)
+    canvas = inference_model.unmold_detections(detections, masks, (128, 128, 3), (128, 128, 3), window)
+    assert image["rois"].tolist() == [[16, 3, 17, 20]] and image["class_ids"].tolist() == [2]
+    assert canvas["rois"].shape == (0, 4) and canvas["class_ids"].tolist() == []
+
 # --- layer selection for training --------------------------------------------------------------------
 
 def test_layer_presets_select_layers_inside_nested_models(tmp_path):

@@ -151,4 +151,4 @@ def test_error_messages_are_one_line():
 
 def test_every_command_module_adds_its_commands():
     commands = cli.build_parser()._subparsers._group_actions[0].choices
-    assert sorted(commands) == ["attack", "classsets", "data", "evaluate", "report", "run", "train-k", "train-m"]
+    assert sorted(commands) == ["attack", "classsets", "data", "evaluate", "report", "run", "score-k", "train-k", "train-m"]

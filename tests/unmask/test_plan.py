@@ -163,3 +163,15 @@ def test_plan_of_a_preset_without_adversarial_training():
     assert jobs[1]["test_split"] == "imagenet" and jobs[2]["preset"] == "kdd2019" and "epochs" not in jobs[2]
     assert jobs[2]["recipe"]["epochs"] == 30 and jobs[2]["recipe"]["freeze_base"] is True  # resolved from the recipe
     assert jobs[-1]["checkpoint_at"] is None and jobs[-1]["attack"]["name"] == "fgsm"
+
+
+def test_paper_presets_plan_the_originals_split_and_ks_input():
+    kdd = {job["kind"]: job for job in describe_jobs(load_preset(EXPERIMENTS / "kdd2019_table6.yaml"), ("data", "evaluate"))}
+    folders = kdd["class_set_folders"]
+    assert (folders["split"], folders["seed"], folders["val_fraction"], folders["test_fraction"]) == ("kdd2019", 4, 0.1, 0.4)
+    assert folders["test_split"] == "imagenet" and "Random(seed)" in folders["split_rule"]
+    assert kdd["evaluation"]["part_extractor"]["quantize"] is False
+    legacy = {job["kind"]: job for job in describe_jobs(load_preset(EXPERIMENTS / "bigdata2020_table3_legacy.yaml"),
+                                                          ("data", "evaluate"))}
+    assert (legacy["class_set_folders"]["split"], legacy["class_set_folders"]["seed"]) == ("ours", 100)
+    assert legacy["evaluation"]["part_extractor"]["quantize"] is True
