@@ -42,7 +42,7 @@ def _classsets(args: argparse.Namespace) -> int:
 
     print(format_summary(build_class_sets(
         args.voc_root, args.out, class_sets=tuple(args.sets), imagenet=args.imagenet, flickr=args.flickr,
-        imagenet_role=args.imagenet_role, seed=args.seed, val_fraction=args.val_fraction,
+        imagenet_role=args.imagenet_role, split=args.split, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, max_per_class=args.max_per_class, single_object=args.single_object,
         dedup_threshold=args.dedup_threshold)))
     return 0
@@ -77,6 +77,7 @@ def _dedup(args: argparse.Namespace) -> int:
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `unmask data {synth,pascal-part,classsets,dedup}`."""
     from dataset_tools.folders import DEDUP_THRESHOLD
+    from dataset_tools.voc import SPLIT_RULES
 
     data = subparsers.add_parser("data", help="datasets: synthetic data, PASCAL-Part -> COCO, class-set folders")
     sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
@@ -109,11 +110,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--imagenet-role", choices=("train", "test"), default="train",
                    help="train: extra training images (default); test: the test split (KDD protocol)")
     p.add_argument("--flickr", type=Path, help="Flickr-style <dir>/<class>/*.jpg: the test split (BigData protocol)")
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--test-fraction", type=float, default=0.1, help="VOC share for test when no folder is the test split")
+    p.add_argument("--split", choices=tuple(SPLIT_RULES), default="ours",
+                   help="ours: single-class VOC images, per class; kdd2019: the original code's 50/10/40 of the "
+                        "PASCAL-Part list (needs ImageSets/Main)")
+    p.add_argument("--val-fraction", type=float, help="VOC share for validation (default: the split's)")
+    p.add_argument("--test-fraction", type=float,
+                   help="VOC share for test when no folder is the test split (default: the split's)")
     p.add_argument("--max-per-class", type=int, help="cap per class and source")
     p.add_argument("--single-object", action="store_true", help="only images with exactly one object")
-    p.add_argument("--seed", type=int, default=100)
+    p.add_argument("--seed", type=int, help="split shuffle seed (default: the split's: 100 ours, 4 kdd2019)")
     p.add_argument("--dedup-threshold", type=int, default=DEDUP_THRESHOLD, help="phash Hamming distance (of 64 bits)")
     p.set_defaults(func=_classsets)
 
