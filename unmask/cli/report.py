@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unmask.registry import PAPERS
+from unmask.paper_numbers import PAPERS as PUBLISHED_PAPERS
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -48,12 +48,11 @@ def _expected(run_dir: Path, args: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `unmask report`."""
-    published = [name for name, info in PAPERS.items() if info.published]
     p = subparsers.add_parser("report", help="paper tables (Markdown, CSV, LaTeX) and figures (PNG, PDF) of a run")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory holding results.json or cells/")
     p.add_argument("--compare-paper", action="store_true",
                    help="put the published number and the difference (ours - paper) beside each of ours")
-    p.add_argument("--paper", choices=published,
+    p.add_argument("--paper", choices=PUBLISHED_PAPERS,
                    help="paper to compare with (implies --compare-paper; default: the run's paper, else each "
                         "table's own layout paper)")
     p.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/report)")
