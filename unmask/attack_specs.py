@@ -11,7 +11,12 @@ from the execution so the command line can validate specs and list the presets w
 TensorFlow.
 
 Unset spec fields take the preset's value (``preset_spec``) or the registry entry's defaults (the
-libraries' own; a default ``step_size`` is relative to eps, as Foolbox 3 states it).
+libraries' own; a default ``step_size`` is relative to eps, as Foolbox 3 states it). A preset states a
+step relative to eps with ``FractionOfEps``.
+
+``foolbox1`` runs an attack with Foolbox 1.8's semantics (the KDD'19 code's library; ``unmask.attacks``
+cites the release's lines): FGSM searches the smallest eps up to eps, PGD searches eps upward and
+downward from eps (so eps is no budget there: ``AttackSpec.budget``), DeepFool overshoots every step.
 """
 from __future__ import annotations
 
@@ -42,12 +47,14 @@ _positive_int = _number(lambda v: v >= 1 and int(v) == v)
 _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "steps": (_positive_int, "a positive integer"),
     "step_size": (_positive, "> 0 (0-255 units)"),
-    "random_start": (lambda v: isinstance(v, bool), "True or False"),
+    "random_start": (lambda v: isinstance(v, bool) or (isinstance(v, str) and v == "advertorch"),
+                     "True, False or 'advertorch'"),
     "decay": (_non_negative, ">= 0"),
     "learning_rate": (_positive, "> 0"),
     "confidence": (_non_negative, ">= 0 (a logit margin)"),
     "initial_const": (_positive, "> 0"),
     "binary_search_steps": (_positive_int, "a positive integer"),
+    "foolbox1": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -55,6 +62,10 @@ _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 class AttackSpec:
     """One attack: its registry name, budget eps (0-255 units; None = a minimal-perturbation search,
     for attacks whose entry allows it) and options (None = the preset's or the library's default).
+
+    ``random_start`` True draws the start as the attack's library does (CleverHans: uniform in the
+    Linf box or the L2 ball, clipped to the image; with ``foolbox1``: uniform in the box, unclipped);
+    "advertorch" as AdverTorch 0.2 does (L2: a uniform random image minus x, scaled into the ball).
 
     Validated on construction: unknown names, missing, zero or negative eps, invalid option values
     and options the attack's registry entry does not list raise ValueError before any work.
@@ -64,12 +75,13 @@ class AttackSpec:
     eps: float | None
     steps: int | None = None
     step_size: float | None = None
-    random_start: bool | None = None
+    random_start: bool | str | None = None
     decay: float | None = None
     learning_rate: float | None = None
     confidence: float | None = None
     initial_const: float | None = None
     binary_search_steps: int | None = None
+    foolbox1: bool | None = None
 
     def __post_init__(self) -> None:
         info = self.info
@@ -101,6 +113,15 @@ class AttackSpec:
         """math.inf or 2."""
         return self.info.norm
 
+    @property
+    def budget(self) -> float | None:
+        """The bound ``attack`` holds the perturbation to (0-255 units): eps, except for a
+        minimal-perturbation search (eps None) and Foolbox 1's search over the eps of an iterative
+        attack (``foolbox1`` with a step size: PGD), which starts at eps and may grow past it."""
+        if self.foolbox1 and "step_size" in self.info.options:
+            return None
+        return self.eps
+
     def resolved(self) -> AttackSpec:
         """The spec with every unset option filled from the registry defaults (absolute units)."""
         values = {}
@@ -130,7 +151,21 @@ def parse_spec(text: str) -> tuple[str, float | None]:
         raise ValueError(f"bad attack spec {text!r}: expected NAME:EPS, e.g. pgd_linf:8") from None
 
 
+@dataclass(frozen=True)
+class FractionOfEps:
+    """A preset's step size stated relative to each spec's eps: ``eps * numerator / denominator``."""
+
+    numerator: float
+    denominator: float
+
+    def of(self, eps: float) -> float:
+        """The step size at budget ``eps``."""
+        return eps * self.numerator / self.denominator
+
+
 _LEGACY_STEP = 2.0 * 255  # the BigData code's step of 2.0 in [0, 1] units
+_BIGDATA_STEPS = 20
+_MIFGSM_STEP = FractionOfEps(1, _BIGDATA_STEPS)  # BigData'20: MI-FGSM's alpha = eps / T
 _CORRECTED_L2_STEP = 75.0  # 2/255 at Linf eps 8 is a quarter of eps; the same quarter of L2 eps 300
 PRESETS: dict[str, dict[str, dict]] = {
     "kdd2019": {
@@ -138,17 +173,22 @@ PRESETS: dict[str, dict[str, dict]] = {
         "fgsm": {},
         "pgd_linf": {"steps": 40, "step_size": 0.01 * 255, "random_start": True},
     },
+    "kdd2019_foolbox1": {
+        "deepfool_l2": {"steps": 100, "foolbox1": True},
+        "fgsm": {"foolbox1": True},
+        "pgd_linf": {"steps": 40, "step_size": 0.01 * 255, "random_start": True, "foolbox1": True},
+    },
     "bigdata2020_legacy": {
-        "pgd_linf": {"steps": 20, "step_size": _LEGACY_STEP, "random_start": True},
-        "pgd_l2": {"steps": 20, "step_size": _LEGACY_STEP, "random_start": True},
-        "mim_linf": {"steps": 20, "step_size": _LEGACY_STEP, "decay": 1.0},
-        "mim_l2": {"steps": 20, "step_size": _LEGACY_STEP, "decay": 1.0},
+        "pgd_linf": {"steps": _BIGDATA_STEPS, "step_size": _LEGACY_STEP, "random_start": True},
+        "pgd_l2": {"steps": _BIGDATA_STEPS, "step_size": _LEGACY_STEP, "random_start": "advertorch"},
+        "mim_linf": {"steps": _BIGDATA_STEPS, "step_size": _LEGACY_STEP, "decay": 1.0},
+        "mim_l2": {"steps": _BIGDATA_STEPS, "step_size": _LEGACY_STEP, "decay": 1.0},
     },
     "bigdata2020_corrected": {
-        "pgd_linf": {"steps": 20, "step_size": 2.0, "random_start": True},
-        "pgd_l2": {"steps": 20, "step_size": _CORRECTED_L2_STEP, "random_start": True},
-        "mim_linf": {"steps": 20, "step_size": 2.0, "decay": 1.0},
-        "mim_l2": {"steps": 20, "step_size": _CORRECTED_L2_STEP, "decay": 1.0},
+        "pgd_linf": {"steps": _BIGDATA_STEPS, "step_size": 2.0, "random_start": True},
+        "pgd_l2": {"steps": _BIGDATA_STEPS, "step_size": _CORRECTED_L2_STEP, "random_start": True},
+        "mim_linf": {"steps": _BIGDATA_STEPS, "step_size": _MIFGSM_STEP, "decay": 1.0},
+        "mim_l2": {"steps": _BIGDATA_STEPS, "step_size": _MIFGSM_STEP, "decay": 1.0},
     },
     # The VAE detector's black-box evaluation attacks (Joe, Hwang, Shin, "Learning to Disentangle Robust
     # and Vulnerable Features for Adversarial Detection"; SEED_SYSTEMS_FACTS section 3.5, V Table 8, the
@@ -162,15 +202,26 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cw_l2": {"steps": 160, "learning_rate": 0.1, "confidence": 3.0, "initial_const": 10.0, "binary_search_steps": 1},
     },
 }
-"""Each paper's attack settings (0-255 units). kdd2019: Foolbox's PGD abs step 0.01 = 2.55.
-bigdata2020_legacy: the original code's step 2.0 in [0,1] units (= 510). bigdata2020_corrected:
-2/255 for Linf and, for L2, 75/255: the same step-to-budget ratio (1/4) at the paired budgets
-(Linf 8 <-> L2 300, Linf 16 <-> L2 600). vae2019: the VAE detector paper's (see the comment above)."""
+"""Each paper's attack settings (0-255 units).
+
+kdd2019: the fixed-budget reading of KDD'19 (eps a budget, Foolbox's PGD step 0.01 = 2.55, 40 steps;
+DeepFool 100 steps), run by today's libraries. kdd2019_foolbox1: the same settings with Foolbox 1.8's
+semantics, as the KDD code's library ran its defaults (``foolbox1``: FGSM's eps search up to eps, PGD's
+binary search over eps starting at eps with the step scaled along, DeepFool's 1.05 overshoot per step).
+bigdata2020_legacy: the original code's step 2.0 in [0,1] units (= 510) and AdverTorch 0.2's random
+start for PGD-L2 (its Linf start, uniform in the box and clipped to the image, is CleverHans' draw).
+bigdata2020_corrected: PGD 2/255 for Linf and, for L2, 75/255 (the same step-to-budget ratio, 1/4, at
+the paired budgets Linf 8 <-> L2 300, Linf 16 <-> L2 600); MI-FGSM eps / T with T = 20 steps, as the
+paper defines it. vae2019: the VAE detector paper's (see the comment above)."""
 PRESETS["demo"] = {
-    **PRESETS["bigdata2020_corrected"], "fgsm": {}, "deepfool_l2": {"steps": 50}, "cw_l2": PRESETS["vae2019"]["cw_l2"],
+    **PRESETS["bigdata2020_corrected"],
+    "mim_linf": {"steps": _BIGDATA_STEPS, "step_size": 2.0, "decay": 1.0},
+    "mim_l2": {"steps": _BIGDATA_STEPS, "step_size": _CORRECTED_L2_STEP, "decay": 1.0},
+    "fgsm": {}, "deepfool_l2": {"steps": 50}, "cw_l2": PRESETS["vae2019"]["cw_l2"],
 }
-"""The demo's: every attack family, BigData's corrected settings plus FGSM, DeepFool (50 steps) and
-the VAE paper's C&W (160 steps, one binary-search step: cheap on a CPU)."""
+"""The demo's: every attack family, BigData's corrected PGD settings, MI-FGSM with PGD's step (2/255,
+75/255: the step its recorded results used), FGSM, DeepFool (50 steps) and the VAE paper's C&W (160
+steps, one binary-search step: cheap on a CPU)."""
 
 
 def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:
@@ -179,7 +230,15 @@ def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:
         raise ValueError(f"unknown attack preset {preset!r}; valid: {', '.join(PRESETS)}")
     if name not in PRESETS[preset]:
         raise ValueError(f"preset {preset} has no attack {name!r}; it has: {', '.join(PRESETS[preset])}")
-    return AttackSpec(name, eps, **PRESETS[preset][name])
+    return AttackSpec(name, eps, **_options_at(PRESETS[preset][name], eps))
+
+
+def _options_at(options: dict, eps: float | None) -> dict:
+    """A preset entry's options at budget ``eps``: each ``FractionOfEps`` becomes its step."""
+    relative = [option for option, value in options.items() if isinstance(value, FractionOfEps)]
+    if relative and eps is None:
+        raise ValueError(f"{', '.join(relative)} is relative to eps, so this attack needs an eps")
+    return {option: value.of(eps) if isinstance(value, FractionOfEps) else value for option, value in options.items()}
 
 
 def _check_presets() -> None:
@@ -187,7 +246,7 @@ def _check_presets() -> None:
     for preset, entries in PRESETS.items():
         for name, options in entries.items():
             try:
-                AttackSpec(name, 1.0, **options)
+                AttackSpec(name, 1.0, **_options_at(options, 1.0))
             except (ValueError, TypeError) as err:
                 raise ValueError(f"attack preset {preset}, {name}: {err}") from None
 

@@ -13,9 +13,15 @@ once per model and batch shape), and Foolbox gets M's compiled forward pass.
 The BigData legacy step: the original code passes a step of 2.0 in [0, 1] units, so every step
 jumps past the eps-ball and the projection puts it back on the ball's edge. CleverHans'
 projected_gradient_descent asserts ``eps_iter <= eps``, so PGD specs whose step exceeds eps run
-the identical loop (random start, CleverHans fast_gradient_method steps, clip_eta projection,
-[0, 1] clipping) without that assert: ``_pgd_unbounded_step``. MIM has no such assert and keeps the
-step as given.
+the identical loop (CleverHans fast_gradient_method steps, clip_eta projection, [0, 1] clipping)
+without that assert: ``_pgd_loop``, which also serves AdverTorch's random start and Foolbox 1's runs.
+MIM has no such assert and keeps the step as given.
+
+``foolbox1`` specs run our code with Foolbox 1.8's semantics (the released foolbox-1.8.0 source; line
+numbers below are of its files): ``_fgsm_foolbox1``, ``_pgd_foolbox1`` (both through
+``_foolbox1_search``: Foolbox 1's ``Adversarial`` keeps each image's adversarial of least mean squared
+perturbation over every run) and ``_deepfool_foolbox1``. Where Foolbox 1 finds no adversarial it
+returns None; such images stay clean here.
 
 Determinism: the random start uses TF's global generator, re-seeded per batch from ``seed``; DeepFool
 and C&W are deterministic.
@@ -87,31 +93,216 @@ def _foolbox_model(model: tf.keras.Model):
     return fb.TensorFlowModel(compiled_logits(model), bounds=(0.0, 1.0), device="/CPU:0")
 
 
+def _fooled(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor) -> np.ndarray:
+    """Which images M misclassifies (bool [N])."""
+    return np.argmax(compiled_logits(model)(x).numpy(), axis=1) != np.asarray(y)
+
+
+_FB1_TRIES = 20  # iterative_projected_gradient.py L61: k = 20 growing tries, then k bisections
+_FB1_GROWTH = 1.5  # L88
+_FB1_GRID = 1000  # gradient.py L117: epsilons=1000 between 0 and max_epsilon
+_FB1_REPEAT = 20  # gradient.py L40, L46: a first hit among the first 20 repeats with 20 smaller eps
+_FB1_OVERSHOOT = 1.05  # deepfool.py L161: perturbed + 1.05 * perturbation, on every step
+
+
+class _BinarySearch:
+    """Foolbox 1.8's eps schedule of its iterative attacks (iterative_projected_gradient.py L72-103),
+    per image: eps, 1.5 eps, 1.5^2 eps, ... until a run fools M (20 tries; none: give up), then 20
+    bisections of [0, the eps that fooled it]."""
+
+    def __init__(self, eps: float, active: np.ndarray) -> None:
+        self.active = active.copy()
+        self.eps = np.full(len(active), float(eps))
+        self._good = np.full(len(active), np.nan)  # NaN: still growing
+        self._bad = np.zeros(len(active))
+        self._tries = np.zeros(len(active), dtype=int)
+
+    def update(self, fooled: np.ndarray) -> None:
+        """Move every active image to its next eps after a try that ``fooled`` M or not."""
+        for n in np.flatnonzero(self.active):
+            self._tries[n] += 1
+            if np.isnan(self._good[n]) and not fooled[n]:
+                self.eps[n] *= _FB1_GROWTH
+                self.active[n] = self._tries[n] < _FB1_TRIES
+                continue
+            if np.isnan(self._good[n]):
+                self._tries[n] = 0
+            if fooled[n]:
+                self._good[n] = self.eps[n]
+            else:
+                self._bad[n] = self.eps[n]
+            self.active[n] = self._tries[n] < _FB1_TRIES
+            self.eps[n] = (self._good[n] + self._bad[n]) / 2
+
+
+class _GridSearch:
+    """Foolbox 1.8's FGSM eps schedule (gradient.py L27-46), per image: 1000 evenly spaced eps in
+    (0, max_eps]; a first hit past the 20th ends it, else (a hit among the first 20, or none) 20 eps in
+    (0, that eps] follow, until the first hit."""
+
+    def __init__(self, max_eps: float, active: np.ndarray) -> None:
+        self.active = active.copy()
+        self._grids = [np.linspace(0, max_eps, num=_FB1_GRID + 1)[1:]] * len(active)
+        self._index = np.zeros(len(active), dtype=int)
+        self._repeated = np.zeros(len(active), dtype=bool)
+
+    @property
+    def eps(self) -> np.ndarray:
+        """The eps each image tries now."""
+        return np.array([grid[i] for grid, i in zip(self._grids, self._index)])
+
+    def update(self, fooled: np.ndarray) -> None:
+        """Move every active image to its next eps after a try that ``fooled`` M or not."""
+        for n in np.flatnonzero(self.active):
+            grid, i = self._grids[n], self._index[n]
+            if self._repeated[n]:
+                self.active[n] = not fooled[n] and i + 1 < len(grid)
+            elif fooled[n] and i >= _FB1_REPEAT:
+                self.active[n] = False
+            elif fooled[n] or i + 1 == len(grid):
+                self._grids[n] = np.linspace(0, grid[i], num=_FB1_REPEAT + 1)[1:]
+                self._index[n], self._repeated[n] = 0, True
+                continue
+            if self.active[n]:
+                self._index[n] += 1
+
+
+def _foolbox1_search(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor,
+                     search: Callable[[np.ndarray], _BinarySearch | _GridSearch],
+                     trial: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]) -> tf.Tensor:
+    """Run ``trial`` (eps per image, active images -> images, which fooled M) at the eps the schedule
+    ``search(images to attack)`` gives (``eps``, ``active``, ``update``) until it is done, and keep each
+    image's adversarial of least mean squared perturbation, as Foolbox 1.8's ``Adversarial`` does
+    (adversarial.py L191-210: only a strictly smaller one replaces it). An image M already misclassifies
+    is its own adversarial at distance 0 and is not attacked (L85-92, base.py L128); one never fooled
+    stays clean."""
+    clean = x.numpy()
+    best = clean.copy()
+    fooled_clean = _fooled(model, x, y)
+    best_mse = np.where(fooled_clean, 0.0, np.inf)
+    schedule = search(~fooled_clean)
+    while schedule.active.any():
+        active = schedule.active.copy()
+        adversarial, fooled = trial(schedule.eps.copy(), active)
+        fooled &= active
+        mse = np.mean(np.square(adversarial - clean), axis=(1, 2, 3))
+        better = fooled & (mse < best_mse)
+        best[better], best_mse[better] = adversarial[better], mse[better]
+        schedule.update(fooled)
+    return tf.constant(best)
+
+
+def _per_image(values: np.ndarray) -> tf.Tensor:
+    """Per-image scalars as a float32 [N, 1, 1, 1] tensor."""
+    return tf.constant(values.reshape(-1, 1, 1, 1), dtype=tf.float32)
+
+
 def run_fgsm(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
-    """One signed-gradient step of eps (CleverHans fast_gradient_method)."""
+    """One signed-gradient step of eps (CleverHans fast_gradient_method); with ``foolbox1`` the
+    smallest of Foolbox 1's eps up to eps that fools M (``_fgsm_foolbox1``)."""
+    if spec.foolbox1:
+        return _fgsm_foolbox1(model, x, y, _unit(spec.eps))
     from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
 
     return fast_gradient_method(model, x, _unit(spec.eps), spec.norm, clip_min=0.0, clip_max=1.0, y=y)
 
 
-def _pgd_unbounded_step(model_fn, x, y, eps, eps_iter, nb_iter, norm, rand_init):
-    """CleverHans' projected_gradient_descent loop, minus its ``eps_iter <= eps`` assert (legacy step)."""
-    from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
+def _fgsm_foolbox1(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, max_eps: float) -> tf.Tensor:
+    """Foolbox 1.8's GradientSignAttack(epsilons=1000, max_epsilon=max_eps): the sign of the
+    cross-entropy gradient at x, taken once (gradient.py L25, L150-154), scaled by each eps
+    ``_GridSearch`` schedules and clipped to [0, 1] (L35-36)."""
+    from cleverhans.tf2.utils import compute_gradient
+
+    direction = tf.sign(compute_gradient(model, tf.nn.sparse_softmax_cross_entropy_with_logits, x, y, False))
+
+    def trial(eps: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        perturbed = tf.clip_by_value(x + _per_image(eps) * direction, 0.0, 1.0)
+        return perturbed.numpy(), _fooled(model, perturbed, y)
+
+    return _foolbox1_search(model, x, y, lambda active: _GridSearch(max_eps, active), trial)
+
+
+def _start_point(x: tf.Tensor, norm: float, eps: float | tf.Tensor, random_start: bool | str,
+                 foolbox1: bool = False) -> tf.Tensor:
+    """PGD's first iterate: x, or a random start drawn as ``AttackSpec.random_start`` says.
+
+    CleverHans (True): ``random_lp_vector`` (uniform in the Linf box, uniform in the L2 ball), then
+    clipped to [0, 1]. Foolbox 1.8 (True with ``foolbox1``; iterative_projected_gradient.py L112-119):
+    uniform in the Linf box, projected into the ball, not clipped to [0, 1]. AdverTorch 0.2
+    (attacks/utils.py ``rand_init_delta``): for L2 a uniform image in [0, 1] minus x, scaled to norm
+    <= eps (``clamp_by_pnorm``), then clipped to the image bounds; for Linf CleverHans' draw (AdverTorch's
+    uniform box, clipped to the image, has the same distribution)."""
+    if not random_start:
+        return x
+    if foolbox1:
+        from cleverhans.tf2.utils import clip_eta
+
+        return x + clip_eta(tf.random.uniform(tf.shape(x), -1.0, 1.0, dtype=x.dtype) * eps, norm, eps)
+    if random_start == "advertorch" and norm == 2:
+        delta = tf.random.uniform(tf.shape(x), 0.0, 1.0, dtype=x.dtype) - x
+        length = tf.sqrt(tf.reduce_sum(tf.square(delta), axis=[1, 2, 3], keepdims=True))
+        delta = delta * tf.minimum(eps / length, 1.0)
+        return tf.clip_by_value(x + delta, 0.0, 1.0)
     from cleverhans.tf2.utils import clip_eta, random_lp_vector
 
-    eta = random_lp_vector(tf.shape(x), norm, tf.cast(eps, x.dtype), dtype=x.dtype) if rand_init else tf.zeros_like(x)
-    adv_x = tf.clip_by_value(x + clip_eta(eta, norm, eps), 0.0, 1.0)
-    for _ in range(nb_iter):
-        adv_x = fast_gradient_method(model_fn, adv_x, eps_iter, norm, clip_min=0.0, clip_max=1.0, y=y)
-        adv_x = tf.clip_by_value(x + clip_eta(adv_x - x, norm, eps), 0.0, 1.0)
-    return adv_x
+    eta = random_lp_vector(tf.shape(x), norm, tf.cast(eps, x.dtype), dtype=x.dtype)
+    return tf.clip_by_value(x + clip_eta(eta, norm, eps), 0.0, 1.0)
+
+
+def _pgd_loop(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, eps: float | tf.Tensor, step: float | tf.Tensor,
+              steps: int, norm: float, start: tf.Tensor,
+              frozen: np.ndarray | None = None) -> tuple[tf.Tensor, np.ndarray | None]:
+    """CleverHans' projected_gradient_descent loop from ``start``, minus its ``eps_iter <= eps`` assert:
+    fast_gradient_method steps (clipped to [0, 1]), clip_eta onto the ball, [0, 1] clipping. eps and
+    step are floats or per-image [N, 1, 1, 1] tensors ([0, 1] units).
+
+    ``frozen`` (a bool [N] of images to leave alone) turns on Foolbox 1's ``return_early``
+    (iterative_projected_gradient.py L125-153): every other image stops at its first iterate M
+    misclassifies, the loop at the first step where all have; returns which images were fooled.
+    (Foolbox 1 steps, projects, then clips; for Linf these clamps compose to the same point.)"""
+    from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
+    from cleverhans.tf2.utils import clip_eta
+
+    adv_x = start
+    fooled = None if frozen is None else np.zeros(len(frozen), dtype=bool)
+    for _ in range(steps):
+        stepped = fast_gradient_method(model, adv_x, step, norm, clip_min=0.0, clip_max=1.0, y=y)
+        stepped = tf.clip_by_value(x + clip_eta(stepped - x, norm, eps), 0.0, 1.0)
+        if frozen is None:
+            adv_x = stepped
+            continue
+        adv_x = tf.where((frozen | fooled)[:, None, None, None], adv_x, stepped)
+        fooled |= ~frozen & _fooled(model, adv_x, y)
+        if np.all(frozen | fooled):
+            break
+    return adv_x, fooled
+
+
+def _pgd_foolbox1(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
+    """Foolbox 1.8's RandomStartProjectedGradientDescentAttack with binary_search (its default): runs of
+    ``spec.steps`` steps at the eps ``_BinarySearch`` schedules, the step kept at step/eps of the spec
+    (L75-81), each from a fresh random start and stopping at its first adversarial."""
+    factor = spec.step_size / spec.eps
+
+    def trial(eps: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        per_image = _per_image(eps)
+        start = _start_point(x, spec.norm, per_image, spec.random_start, foolbox1=True)
+        adversarial, fooled = _pgd_loop(model, x, y, per_image, _per_image(factor * eps), spec.steps, spec.norm,
+                                        start, frozen=~active)
+        return adversarial.numpy(), fooled
+
+    return _foolbox1_search(model, x, y, lambda active: _BinarySearch(_unit(spec.eps), active), trial)
 
 
 def run_pgd(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
-    """Projected gradient descent in the spec's norm (CleverHans; the legacy loop for steps > eps)."""
+    """Projected gradient descent in the spec's norm: CleverHans; our loop of it for steps > eps and
+    AdverTorch's start; Foolbox 1.8's eps search with ``foolbox1``."""
+    if spec.foolbox1:
+        return _pgd_foolbox1(model, x, y, spec)
     eps, step = _unit(spec.eps), _unit(spec.step_size)
-    if step > eps:
-        return _pgd_unbounded_step(model, x, y, eps, step, spec.steps, spec.norm, spec.random_start)
+    if step > eps or spec.random_start == "advertorch":
+        start = _start_point(x, spec.norm, eps, spec.random_start)
+        return _pgd_loop(model, x, y, eps, step, spec.steps, spec.norm, start)[0]
     from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
 
     return projected_gradient_descent(
@@ -130,7 +321,10 @@ def run_mim(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec)
 
 
 def run_deepfool(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
-    """Foolbox's L2 DeepFool (logits loss, overshoot 0.02); eps None = its minimal perturbation."""
+    """Foolbox's L2 DeepFool (logits loss, overshoot 0.02); eps None = its minimal perturbation.
+    ``foolbox1``: Foolbox 1.8's (``_deepfool_foolbox1``)."""
+    if spec.foolbox1:
+        return _deepfool_foolbox1(model, x, y, spec.steps)
     import foolbox as fb
 
     # None = every class: the same attack when there are few classes, without Foolbox logging
@@ -142,6 +336,53 @@ def run_deepfool(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: Attack
     )
     _, clipped, _ = deepfool(_foolbox_model(model), x, y, epsilons=_unit(spec.eps))
     return clipped
+
+
+@tf.function(reduce_retracing=True)
+def _logits_and_gaps(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor,
+                     classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """M's logits at x and, for each candidate class c (``classes`` [N, C]), the gradient of
+    logit_y - logit_c ([N, C, H, W, 3]): Foolbox 1's difference of cross-entropy gradients
+    grad CE_c - grad CE_y, whose log-sum-exp terms cancel."""
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        logits = model(x, training=False)
+        true = tf.gather(logits, y, batch_dims=1)
+        gaps = [true - tf.gather(logits, classes[:, r], batch_dims=1) for r in range(classes.shape[1])]
+    return logits, tf.stack([tape.gradient(gap, x) for gap in gaps], axis=1)
+
+
+def _deepfool_foolbox1(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, steps: int) -> tf.Tensor:
+    """Foolbox 1.8's DeepFoolL2Attack(steps, subsample=10) (deepfool.py L86-164), per image: the
+    candidates are the top 10 classes of the clean logits; each step takes, among those still below
+    the true class (L97-101), the one with the nearest linearised boundary (L131-144), steps 1.05 times
+    onto it from the current point and clips to [0, 1] (L150-162). It stops at the first adversarial
+    iterate; one not fooled after ``steps`` steps stays clean."""
+    current, labels = x.numpy(), np.asarray(y)
+    clean_logits = compiled_logits(model)(x).numpy()
+    classes = np.argsort(clean_logits, axis=1)[:, ::-1][:, 1:DEEPFOOL_CANDIDATES]
+    done = np.argmax(clean_logits, axis=1) != labels
+    found = np.zeros(len(labels), dtype=bool)
+    rows = np.arange(len(labels))
+    for _ in range(steps):
+        logits, gradients = (t.numpy() for t in _logits_and_gaps(model, tf.constant(current), y, tf.constant(classes)))
+        fooled = ~done & (np.argmax(logits, axis=1) != labels)
+        found |= fooled
+        done |= fooled
+        if done.all():
+            break
+        true = logits[rows, labels][:, None]
+        gaps = np.take_along_axis(logits, classes, axis=1) - true  # Foolbox's l - loss: -CE_c + CE_y
+        norms = np.sqrt(np.sum(np.square(gradients), axis=(2, 3, 4)))
+        distances = np.where(np.take_along_axis(logits, classes, axis=1) < true, np.abs(gaps) / (norms + 1e-8), np.inf)
+        nearest = np.argmin(distances, axis=1)
+        scale = np.abs(gaps[rows, nearest]) / (norms[rows, nearest] + 1e-8) ** 2
+        perturbation = scale[:, None, None, None] * -gradients[rows, nearest]
+        stepped = np.clip(current + _FB1_OVERSHOOT * perturbation, 0.0, 1.0)
+        current = np.where(done[:, None, None, None], current, stepped).astype(np.float32)
+    else:
+        found |= ~done & _fooled(model, tf.constant(current), y)
+    return tf.constant(np.where(found[:, None, None, None], current, x.numpy()))
 
 
 def run_cw_l2(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
@@ -199,7 +440,7 @@ def attack(
         x = images[start : start + batch_size]
         tf.random.set_seed(seed * 1_000_003 + start)
         x_adv = perturb(model, tf.constant(x), tf.constant(labels[start : start + batch_size]), spec)
-        adversarial[start : start + len(x)] = project(x, np.asarray(x_adv), spec.norm, _unit(spec.eps))
+        adversarial[start : start + len(x)] = project(x, np.asarray(x_adv), spec.norm, _unit(spec.budget))
     predictions_adv = predict_classes(model, adversarial, batch_size)
     return AttackResult(
         images_adv=adversarial,

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from unmask import registry
 from unmask.attack_specs import AttackSpec, parse_spec, preset_spec
-from unmask.attacks import _pgd_unbounded_step, attack
+from unmask.attacks import _pgd_loop, _start_point, attack
 from unmask.classifiers import compiled_logits, load_classifier, predict_classes
 from unmask.images import list_image_folder
 from unmask.training import load_items
@@ -25,12 +25,13 @@ FAST_OPTIONS = {"steps": 5, "binary_search_steps": 2, "learning_rate": 0.05, "in
 BAD_OPTIONS = {
     "steps": (0, "steps must be a positive integer"),
     "step_size": (-2, "step_size must be > 0"),
-    "random_start": ("yes", "random_start must be True or False"),
+    "random_start": ("yes", "random_start must be True, False or 'advertorch'"),
     "decay": (-1.0, "decay must be >= 0"),
     "learning_rate": (0.0, "learning_rate must be > 0"),
     "confidence": (-1.0, "confidence must be >= 0"),
     "initial_const": (0.0, "initial_const must be > 0"),
     "binary_search_steps": (2.5, "binary_search_steps must be a positive integer"),
+    "foolbox1": (1, "foolbox1 must be True or False"),
 }
 
 
@@ -45,12 +46,19 @@ REGISTRY_SPECS = [fast_spec(info, BUDGETS[info.norm]) for info in registry.ATTAC
 LEGACY_SPECS = [  # the BigData legacy step of 2.0 in [0, 1] units: past the ball's edge each step
     AttackSpec("pgd_linf", 8, steps=3, step_size=510.0, random_start=True),
     AttackSpec("pgd_l2", 300, steps=3, step_size=510.0),
+    AttackSpec("pgd_l2", 300, steps=3, step_size=510.0, random_start="advertorch"),
     AttackSpec("mim_l2", 600, steps=3, step_size=510.0),
+]
+FOOLBOX1_SPECS = [  # Foolbox 1.8's semantics, checked against its source in tests/unmask/test_foolbox1.py
+    AttackSpec("pgd_linf", 8, steps=2, step_size=2.55, foolbox1=True),  # (FGSM's grid: 1000 forward passes there)
+    AttackSpec("deepfool_l2", None, steps=5, foolbox1=True),
 ]
 
 
 def _id(spec: AttackSpec) -> str:
-    return f"{spec.label()}-step{spec.step_size}"
+    extras = "".join(f"-{k}" for k in ("foolbox1",) if getattr(spec, k))
+    start = f"-{spec.random_start}" if isinstance(spec.random_start, str) else ""
+    return f"{spec.label()}-step{spec.step_size}{start}{extras}"
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +74,18 @@ def _check_budget_and_truth(result, x, y, spec, model):
     assert adv.shape == x.shape and adv.dtype == np.float32
     assert adv.min() >= 0.0 and adv.max() <= 1.0
     delta = (adv.astype(np.float64) - x).reshape(len(x), -1)
-    if spec.eps is not None:
+    if spec.budget is not None:
         if spec.norm == np.inf:
-            assert np.abs(delta).max() <= spec.eps / 255 + 1e-6
+            assert np.abs(delta).max() <= spec.budget / 255 + 1e-6
         else:
-            assert np.linalg.norm(delta, axis=1).max() <= spec.eps / 255 + 1e-4
+            assert np.linalg.norm(delta, axis=1).max() <= spec.budget / 255 + 1e-4
     np.testing.assert_array_equal(result.predictions_adv, predict_classes(model, adv))
     np.testing.assert_array_equal(result.predictions_clean, predict_classes(model, x))
     np.testing.assert_array_equal(result.success, result.predictions_adv != y)
     assert result.success.dtype == bool
 
 
-@pytest.mark.parametrize("spec", REGISTRY_SPECS + LEGACY_SPECS, ids=_id)
+@pytest.mark.parametrize("spec", REGISTRY_SPECS + LEGACY_SPECS + FOOLBOX1_SPECS, ids=_id)
 def test_budget_range_truthful_success_and_determinism(model_and_data, spec):
     model, x, y = model_and_data
     result = attack(model, x[:8], y[:8], spec, batch_size=4, seed=3)
@@ -188,11 +196,17 @@ def test_legacy_pgd_loop_is_cleverhans_pgd_without_the_step_assert(model_and_dat
 
     model, x, y = model_and_data
     tx, ty = tf.constant(x[:6]), tf.constant(y[:6])
+
+    def ours(eps, step, norm, random_start):
+        return _pgd_loop(model, tx, ty, eps, step, 3, norm, _start_point(tx, norm, eps, random_start))[0]
+
     for norm, eps, step in ((np.inf, 8 / 255, 2 / 255), (2, 1.0, 0.3)):
-        ours = _direct(_pgd_unbounded_step, model, tx, ty, eps, step, 3, norm, True, seed=9)
         theirs = _direct(projected_gradient_descent, model, tx, eps, step, 3, norm, clip_min=0.0, clip_max=1.0,
                          y=ty, rand_init=True, seed=9)
-        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+        np.testing.assert_allclose(_direct(ours, eps, step, norm, True, seed=9), theirs, atol=1e-6)
+    # AdverTorch's Linf start is CleverHans' draw: the legacy PGD-Linf keeps its numbers bit for bit
+    np.testing.assert_array_equal(_direct(ours, 8 / 255, 2.0, np.inf, "advertorch", seed=9),
+                                  _direct(ours, 8 / 255, 2.0, np.inf, True, seed=9))
     with pytest.raises(AssertionError):  # why the legacy step needs the loop
         projected_gradient_descent(model, tx, 8 / 255, 2.0, 1, np.inf, clip_min=0.0, clip_max=1.0, y=ty)
 
@@ -221,9 +235,11 @@ def test_deepfool_matches_foolbox(model_and_data):
 def test_presets():
     kdd = preset_spec("kdd2019", "pgd_linf", 16)
     assert (kdd.steps, kdd.random_start) == (40, True) and kdd.step_size == pytest.approx(2.55)
+    assert kdd.resolved().budget == 16  # the fixed-budget reading
     assert preset_spec("kdd2019", "deepfool_l2", None).steps == 100
     legacy = preset_spec("bigdata2020_legacy", "mim_l2", 600)
     assert (legacy.steps, legacy.step_size, legacy.decay) == (20, 510.0, 1.0)
+    assert preset_spec("bigdata2020_legacy", "pgd_l2", 300).random_start == "advertorch"
     assert preset_spec("bigdata2020_corrected", "pgd_linf", 8).step_size == 2.0
     assert preset_spec("bigdata2020_corrected", "pgd_l2", 300).step_size == 75.0
     cw = preset_spec("vae2019", "cw_l2", None)  # the VAE detector paper's black-box C&W (V Table 8)
@@ -235,6 +251,69 @@ def test_presets():
         preset_spec("kdd2019", "mim_linf", 8)
     with pytest.raises(ValueError, match="unknown attack preset"):
         preset_spec("bigdata2021", "pgd_linf", 8)
+
+
+def test_kdd2019_foolbox1_preset_is_kdd2019_with_foolbox1_semantics():
+    for name, eps in (("fgsm", 8), ("pgd_linf", 16), ("deepfool_l2", None)):
+        fixed, searched = preset_spec("kdd2019", name, eps), preset_spec("kdd2019_foolbox1", name, eps)
+        assert searched == dataclasses.replace(fixed, foolbox1=True)
+        assert fixed.resolved().foolbox1 is False
+    # Foolbox 1's FGSM searches up to eps (a budget); its PGD starts its eps search at eps (none)
+    assert preset_spec("kdd2019_foolbox1", "fgsm", 8).budget == 8
+    assert preset_spec("kdd2019_foolbox1", "pgd_linf", 8).budget is None
+    assert preset_spec("kdd2019_foolbox1", "deepfool_l2", None).budget is None
+
+
+@pytest.mark.parametrize("name,eps", [("mim_linf", 8), ("mim_linf", 16), ("mim_l2", 300), ("mim_l2", 600)])
+def test_corrected_mifgsm_step_is_eps_over_steps(name, eps):
+    spec = preset_spec("bigdata2020_corrected", name, eps)
+    assert (spec.steps, spec.decay) == (20, 1.0)
+    assert spec.step_size == eps / spec.steps and spec.resolved().step_size == eps / 20
+    assert spec.to_dict()["step_size"] == {8: 0.4, 16: 0.8, 300: 15.0, 600: 30.0}[eps]
+
+
+def test_pgd_linf_and_demo_specs_resolve_as_before():
+    """The demo's and the corrected preset's PGD-Linf, and the demo's MI-FGSM (its recorded results), as
+    they resolved before Foolbox 1's option and the MI-FGSM eps / T step."""
+    for preset in ("demo", "bigdata2020_corrected"):
+        for eps in (8, 16):
+            spec = preset_spec(preset, "pgd_linf", eps).resolved()
+            assert spec == AttackSpec("pgd_linf", eps, steps=20, step_size=2.0, random_start=True, foolbox1=False)
+            assert spec.to_dict() == {"name": "pgd_linf", "eps": eps, "steps": 20, "step_size": 2.0,
+                                      "random_start": True, "foolbox1": False}
+            assert spec.budget == eps
+    assert preset_spec("demo", "mim_linf", 16) == AttackSpec("mim_linf", 16, steps=20, step_size=2.0, decay=1.0)
+    assert preset_spec("demo", "mim_l2", 600) == AttackSpec("mim_l2", 600, steps=20, step_size=75.0, decay=1.0)
+    assert preset_spec("demo", "pgd_l2", 300) == preset_spec("bigdata2020_corrected", "pgd_l2", 300)
+
+
+def _start_deltas(x: np.ndarray, norm: float, eps: float, random_start, seed: int = 0) -> np.ndarray:
+    tf.random.set_seed(seed)
+    start = np.asarray(_start_point(tf.constant(x), norm, eps, random_start))
+    assert start.min() >= 0.0 and start.max() <= 1.0
+    return (start.astype(np.float64) - x).reshape(len(x), -1)
+
+
+def test_advertorch_l2_start_is_a_uniform_image_minus_x_scaled_into_the_ball():
+    """AdverTorch 0.2's rand_init_delta for L2: uniform image - x, clamp_by_pnorm to eps, clip to [0, 1]."""
+    gray, black = np.full((8, 32, 32, 3), 0.5, np.float32), np.zeros((8, 32, 32, 3), np.float32)
+    eps = 300 / 255
+    ours = _start_deltas(gray, 2, eps, "advertorch")
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), eps, rtol=1e-5)  # on the sphere: ||u - x|| >> eps
+    # a scaled uniform: every coordinate within sqrt(3) standard deviations; CleverHans' Gaussian has tails
+    assert np.max(np.abs(ours) / ours.std(axis=1, keepdims=True)) < np.sqrt(3) * 1.05
+    cleverhans = _start_deltas(gray, 2, eps, True)
+    assert np.max(np.abs(cleverhans) / cleverhans.std(axis=1, keepdims=True)) > 3.0
+    # from a black image AdverTorch never leaves the image (x + delta is a convex mix of x and u): the
+    # full norm eps; CleverHans' clipping removes the negative half of its draw
+    np.testing.assert_allclose(np.linalg.norm(_start_deltas(black, 2, eps, "advertorch"), axis=1), eps, rtol=1e-5)
+    assert np.linalg.norm(_start_deltas(black, 2, eps, True), axis=1).max() < 0.8 * eps
+    # a budget larger than ||u - x||: the start is the uniform image itself, whatever x was
+    tf.random.set_seed(1)
+    uniform = tf.random.uniform(black.shape, 0.0, 1.0).numpy()
+    np.testing.assert_allclose(_start_deltas(black, 2, 1e3, "advertorch", seed=1).reshape(black.shape), uniform)
+    np.testing.assert_allclose(_start_deltas(gray, 2, 1e3, "advertorch", seed=1).reshape(gray.shape), uniform - 0.5,
+                               atol=1e-7)
 
 
 @pytest.mark.parametrize("info", registry.ATTACKS.values(), ids=lambda i: i.name)
@@ -256,8 +335,9 @@ def test_defaults_and_spec_strings():
     assert (cw.steps, cw.learning_rate, cw.initial_const, cw.binary_search_steps) == (10_000, 0.01, 1e-3, 9)
     assert parse_spec("pgd_linf:8") == ("pgd_linf", 8.0)
     assert parse_spec("deepfool_l2") == ("deepfool_l2", None)
-    assert AttackSpec("fgsm", 8).to_dict() == {"name": "fgsm", "eps": 8}  # only the options the attack takes
-    assert list(AttackSpec("pgd_linf", 8).to_dict()) == ["name", "eps", "steps", "step_size", "random_start"]
+    assert AttackSpec("fgsm", 8).to_dict() == {"name": "fgsm", "eps": 8, "foolbox1": None}  # the attack's options
+    assert list(AttackSpec("pgd_linf", 8).to_dict()) == ["name", "eps", "steps", "step_size", "random_start", "foolbox1"]
+    assert list(AttackSpec("pgd_l2", 300).to_dict()) == ["name", "eps", "steps", "step_size", "random_start"]
     with pytest.raises(ValueError, match="NAME:EPS"):
         parse_spec("pgd_linf:eight")
 
@@ -311,7 +391,7 @@ def test_attack_command_writes_npz(trained_model, shapes_data, tmp_path):
     assert code == 0
     with np.load(out) as saved:
         meta = json.loads(str(saved["meta"]))
-        assert meta["spec"] == preset_spec("bigdata2020_corrected", "pgd_linf", 8).to_dict()
+        assert meta["spec"] == preset_spec("bigdata2020_corrected", "pgd_linf", 8).resolved().to_dict()
         assert saved["images_adv"].shape == (6, 32, 32, 3) and len(saved["paths"]) == 6
         np.testing.assert_array_equal(saved["success"], saved["predictions_adv"] != saved["labels"])
     assert [p.name for p in out.parent.iterdir()] == ["pgd.npz"]
