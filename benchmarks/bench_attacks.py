@@ -9,7 +9,9 @@ are printed beside it. Each attack is warmed up once with one step so graph trac
 as in a long run. DeepFool stops early
 once every image is adversarial and needs (classes - 1) gradients per step, and C&W runs its steps
 once per binary-search step but stops a search step early when its loss stalls (abort_early), so
-their ratios are against their configured gradient count and are reported, not targeted.
+their ratios are against their configured gradient count and are reported, not targeted. Foolbox 1's
+DeepFool (kdd2019_foolbox1) likewise. Its FGSM and PGD are left out: their eps searches run up to
+1,020 forward passes or 40 PGD runs per batch, however many the images need, tens of minutes here.
 
 Columns: img/s and floor (img/s) in wall time; success = fraction of the batch misclassified.
 Usage: python benchmarks/bench_attacks.py [--batch 32] [--size 150] [--classes 3] [--only NAME]
@@ -39,6 +41,7 @@ SPECS = [
     ("bigdata2020_legacy", preset_spec("bigdata2020_legacy", "mim_l2", 300)),
     ("bigdata2020_corrected", preset_spec("bigdata2020_corrected", "pgd_linf", 8)),
     ("kdd2019", preset_spec("kdd2019", "deepfool_l2", None)),
+    ("kdd2019_foolbox1", preset_spec("kdd2019_foolbox1", "deepfool_l2", None)),
     ("vae2019", preset_spec("vae2019", "cw_l2", None)),
 ]
 

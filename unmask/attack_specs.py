@@ -256,5 +256,10 @@ _check_presets()
 
 def adversarial_spec(eps: float, attack_preset: str, steps: int) -> AttackSpec:
     """The PGD-Linf spec that trains (and selects) an adversarially trained M: the attack preset's
-    PGD-Linf step at budget ``eps`` (0-255 units), ``steps`` iterations."""
-    return dataclasses.replace(preset_spec(attack_preset, "pgd_linf", eps), steps=steps)
+    PGD-Linf step at budget ``eps`` (0-255 units), ``steps`` iterations. A preset whose PGD-Linf has no
+    budget (Foolbox 1's eps search) cannot train one."""
+    spec = dataclasses.replace(preset_spec(attack_preset, "pgd_linf", eps), steps=steps)
+    if spec.budget is None:
+        raise ValueError(f"attack preset {attack_preset}: its PGD-Linf searches eps (Foolbox 1) instead of holding a "
+                         f"budget, so it cannot train a model at eps {eps:g}; use a fixed-budget preset (e.g. kdd2019)")
+    return spec

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from unmask import registry
-from unmask.attack_specs import AttackSpec, parse_spec, preset_spec
+from unmask.attack_specs import AttackSpec, adversarial_spec, parse_spec, preset_spec
 from unmask.attacks import _pgd_loop, _start_point, attack
 from unmask.classifiers import compiled_logits, load_classifier, predict_classes
 from unmask.images import list_image_folder
@@ -262,6 +262,9 @@ def test_kdd2019_foolbox1_preset_is_kdd2019_with_foolbox1_semantics():
     assert preset_spec("kdd2019_foolbox1", "fgsm", 8).budget == 8
     assert preset_spec("kdd2019_foolbox1", "pgd_linf", 8).budget is None
     assert preset_spec("kdd2019_foolbox1", "deepfool_l2", None).budget is None
+    assert adversarial_spec(4, "kdd2019", 7).budget == 4
+    with pytest.raises(ValueError, match="kdd2019_foolbox1: its PGD-Linf searches eps"):  # no budget to train at
+        adversarial_spec(4, "kdd2019_foolbox1", 7)
 
 
 @pytest.mark.parametrize("name,eps", [("mim_linf", 8), ("mim_linf", 16), ("mim_l2", 300), ("mim_l2", 600)])
