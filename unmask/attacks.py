@@ -1,4 +1,5 @@
-"""Untargeted evasion attacks on model M, one spec for all, run through CleverHans 4 and Foolbox 3.
+"""Untargeted evasion attacks on model M, one spec for all, run through CleverHans 4 and Foolbox 3
+(and our code of Foolbox 1.8's semantics for ``foolbox1`` specs).
 
 Specs and presets live in ``unmask.attack_specs`` (re-exported here); ``eps`` and ``step_size`` are in
 0-255 pixel units there and converted to [0, 1] units here (``_unit``), when a runner calls its library.
@@ -232,19 +233,17 @@ def _start_point(x: tf.Tensor, norm: float, eps: float | tf.Tensor, random_start
     (attacks/utils.py ``rand_init_delta``): for L2 a uniform image in [0, 1] minus x, scaled to norm
     <= eps (``clamp_by_pnorm``), then clipped to the image bounds; for Linf CleverHans' draw (AdverTorch's
     uniform box, clipped to the image, has the same distribution)."""
+    from cleverhans.tf2.utils import clip_eta, random_lp_vector
+
     if not random_start:
         return x
-    if foolbox1:
-        from cleverhans.tf2.utils import clip_eta
-
-        return x + clip_eta(tf.random.uniform(tf.shape(x), -1.0, 1.0, dtype=x.dtype) * eps, norm, eps)
     if random_start == "advertorch" and norm == 2:
         delta = tf.random.uniform(tf.shape(x), 0.0, 1.0, dtype=x.dtype) - x
         length = tf.sqrt(tf.reduce_sum(tf.square(delta), axis=[1, 2, 3], keepdims=True))
         delta = delta * tf.minimum(eps / length, 1.0)
         return tf.clip_by_value(x + delta, 0.0, 1.0)
-    from cleverhans.tf2.utils import clip_eta, random_lp_vector
-
+    if foolbox1 and random_start is True:
+        return x + clip_eta(tf.random.uniform(tf.shape(x), -1.0, 1.0, dtype=x.dtype) * eps, norm, eps)
     eta = random_lp_vector(tf.shape(x), norm, tf.cast(eps, x.dtype), dtype=x.dtype)
     return tf.clip_by_value(x + clip_eta(eta, norm, eps), 0.0, 1.0)
 
