@@ -215,13 +215,10 @@ the paired budgets Linf 8 <-> L2 300, Linf 16 <-> L2 600); MI-FGSM eps / T with 
 paper defines it. vae2019: the VAE detector paper's (see the comment above)."""
 PRESETS["demo"] = {
     **PRESETS["bigdata2020_corrected"],
-    "mim_linf": {"steps": _BIGDATA_STEPS, "step_size": 2.0, "decay": 1.0},
-    "mim_l2": {"steps": _BIGDATA_STEPS, "step_size": _CORRECTED_L2_STEP, "decay": 1.0},
     "fgsm": {}, "deepfool_l2": {"steps": 50}, "cw_l2": PRESETS["vae2019"]["cw_l2"],
 }
-"""The demo's: every attack family, BigData's corrected PGD settings, MI-FGSM with PGD's step (2/255,
-75/255: the step its recorded results used), FGSM, DeepFool (50 steps) and the VAE paper's C&W (160
-steps, one binary-search step: cheap on a CPU)."""
+"""The demo's: every attack family, BigData's corrected settings (PGD 2/255, MI-FGSM eps / T), FGSM,
+DeepFool (50 steps) and the VAE paper's C&W (160 steps, one binary-search step: cheap on a CPU)."""
 
 
 def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:

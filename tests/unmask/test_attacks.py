@@ -285,9 +285,9 @@ def test_pgd_linf_and_demo_specs_resolve_as_before():
             assert spec.to_dict() == {"name": "pgd_linf", "eps": eps, "steps": 20, "step_size": 2.0,
                                       "random_start": True, "foolbox1": False}
             assert spec.budget == eps
-    assert preset_spec("demo", "mim_linf", 16) == AttackSpec("mim_linf", 16, steps=20, step_size=2.0, decay=1.0)
-    assert preset_spec("demo", "mim_l2", 600) == AttackSpec("mim_l2", 600, steps=20, step_size=75.0, decay=1.0)
-    assert preset_spec("demo", "pgd_l2", 300) == preset_spec("bigdata2020_corrected", "pgd_l2", 300)
+    for name, eps in (("mim_linf", 8), ("mim_l2", 300), ("pgd_l2", 300)):  # the demo follows the corrected preset
+        assert preset_spec("demo", name, eps) == preset_spec("bigdata2020_corrected", name, eps)
+    assert preset_spec("demo", "mim_linf", 8).resolved().step_size == pytest.approx(8 / 20)
 
 
 def _start_deltas(x: np.ndarray, norm: float, eps: float, random_start, seed: int = 0) -> np.ndarray:
