@@ -274,14 +274,14 @@ class Grid:
     def attack_cell(self, ctx: PairContext, entry: AttackEntry) -> CellResult:
         spec = preset_spec(self.preset.attack_preset, entry.name, entry.eps)
         key = cell_key(ctx.model_spec.name, ctx.class_set, entry.name, entry.eps)
-        stamp = self._cell_stamp(ctx, asdict(spec))
+        stamp = self._cell_stamp(ctx, spec.to_dict())
         cell = self._reuse(ctx, key, stamp)
         if cell is not None:
             return cell
         caches = {
             name: AttackedBatchCache(self.run_dir / "cache" / "adv" / key / name / fingerprint(
                 ctx.stamp.checkpoints[name], ctx.stamp.k if v.needs_parts else None, ctx.stamp.test_images,
-                asdict(spec), ctx.stamp.seed, ctx.stamp.evaluation["batch_size"]))
+                spec.to_dict(), ctx.stamp.seed, ctx.stamp.evaluation["batch_size"]))
             for name, v in ctx.variants.items()
         }
         attacked = Tally()
