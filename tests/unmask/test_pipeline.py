@@ -219,6 +219,25 @@ def test_changed_k_or_a_replaced_image_is_never_served_from_the_caches(full_run,
     assert replaced.stats["cells_computed"] == 2 and replaced.extractor.images_seen >= 1
 
 
+def test_unreadable_test_images_are_skipped_named_and_counted(full_run, tmp_path):
+    root, raw, run_dir = full_run
+    classsets = tmp_path / "classsets"
+    shutil.copytree(root / "data" / "converted" / "classsets", classsets)
+    broken = classsets / "CS3a" / "test" / "car" / "zz_broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    preset = tiny_preset(root, tmp_path / "run", attacks=[{"name": "fgsm", "eps": 8}],
+                         evaluation={"batch_size": 4, "max_test_images": None, "max_heldout_images": 6})
+    preset["data"]["classsets_dir"] = str(classsets)
+    preset["models"][0]["checkpoints"] = str(run_dir / "models" / "small_cnn")
+    cells = Grid(preset_from_dict(preset)).run()
+    listed = len(list((classsets / "CS3a" / "test").glob("*/*.jpg")))
+    assert all(c.n_images == listed - 1 for c in cells)
+    skipped = json.loads((tmp_path / "run" / "results.json").read_text())["skipped"]
+    assert list(skipped) == [f"CS3a/test/{broken}"] and "cannot load image" in skipped[f"CS3a/test/{broken}"]
+    write_report(tmp_path / "run")
+    assert "Unreadable images left out: 1" in (tmp_path / "run" / "report" / "report.md").read_text()
+
+
 def test_missing_checkpoint_fails_before_work(full_run, tmp_path):
     root, raw, run_dir = full_run
     broken = tiny_preset(root, tmp_path / "broken")
