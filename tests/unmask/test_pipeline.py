@@ -238,6 +238,16 @@ def test_unreadable_test_images_are_skipped_named_and_counted(full_run, tmp_path
     assert "Unreadable images left out: 1" in (tmp_path / "run" / "report" / "report.md").read_text()
 
 
+def test_carlini_wagner_runs_from_a_preset(full_run, tmp_path):
+    root, raw, run_dir = full_run
+    preset = tiny_preset(root, tmp_path / "cw", attacks=[{"name": "cw_l2"}], defenses=["none", "unmask"])
+    preset["models"][0]["checkpoints"] = str(run_dir / "models" / "small_cnn")
+    benign, cw = Grid(preset_from_dict(preset)).run()
+    assert (cw.attack, cw.eps, cw.n_images) == ("cw_l2", None, 8)
+    assert cw.accuracy["none"] <= benign.accuracy["none"] and 0.0 <= cw.accuracy["unmask"] <= 1.0
+    assert cw.n_success["none"] == cw.detection["unmask"].n_adversarial
+
+
 def test_missing_checkpoint_fails_before_work(full_run, tmp_path):
     root, raw, run_dir = full_run
     broken = tiny_preset(root, tmp_path / "broken")
