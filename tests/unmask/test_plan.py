@@ -175,3 +175,11 @@ def test_paper_presets_plan_the_originals_split_and_ks_input():
                                                           ("data", "evaluate"))}
     assert (legacy["class_set_folders"]["split"], legacy["class_set_folders"]["seed"]) == ("ours", 100)
     assert legacy["evaluation"]["part_extractor"]["quantize"] is True
+
+
+def test_the_report_job_says_which_images_each_table_scores():
+    from unmask.report import TABLES
+
+    report = [j for j in describe_jobs(load_preset(EXPERIMENTS / "kdd2019_table6.yaml")) if j["kind"] == "report"][0]
+    assert set(report["images_scored"]) == {stem for stem, _, _ in TABLES}
+    assert "perturbed successfully" in report["images_scored"]["kdd2019_table6"]
