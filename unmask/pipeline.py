@@ -103,6 +103,8 @@ def prepare_models(preset: Preset) -> dict[str, str]:
             for adversarial, path in zip((False, True), variant_paths(preset, model, cs).values()):
                 if model.checkpoints is None:
                     train_classifier(**classifier_options(preset, model, cs, adversarial))
+                else:
+                    log.info("M %s: reusing the given checkpoint %s (not trained here)", path.stem, path)
                 paths[f"{model.name}/{cs}{'_at' if adversarial else ''}"] = str(path)
     return paths
 
