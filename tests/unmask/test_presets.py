@@ -222,7 +222,7 @@ def test_demo_preset_values():
     assert given(model.train) == {"preset": "bigdata2020", "epochs": 8, "learning_rate": 0.01, "flip": True}
     assert model.adversarial_training.eps == 4.0 and given(model.adversarial_train())["epochs"] == 3
     assert given(preset.data.synthetic) == {"n_images": 2000, "size": 128, "seed": 0, "imagenet_per_class": 60,
-                                            "flickr_per_class": 50}
+                                            "flickr_per_class": 50, "difficulty": "easy"}
     assert preset.extractor.config_overrides == {"TRAIN_BN": True, "LEARNING_RATE": 0.01}
     assert (preset.evaluation.max_test_images, preset.evaluation.max_heldout_images) == (100, 80)
     assert preset.stages == presets.DEFAULT_STAGES
