@@ -59,7 +59,7 @@ def test_demo_plan_resolves_the_settings():
         "name": "pgd_linf", "eps": 4.0, "steps": 7, "step_size": 2.0, "random_start": True}
     selection = model_at["epoch_selection_attack"]  # the original's AT epoch selection: PGD-Linf 8, 20 steps
     assert (selection["eps"], selection["steps"], selection["step_size"]) == (8.0, 20, 2.0)
-    assert model_at["out_path"] == "runs/demo/models/small_cnn/CS3a_at.keras"
+    assert (model_at["action"], model_at["out_path"]) == ("load", "checkpoints/demo/models/small_cnn/CS3a_at.keras")
     evaluation = by_kind["evaluation"][0]
     assert (evaluation["max_test_images"], evaluation["max_heldout_images"], evaluation["threshold_fpr"]) == (100, 80, 0.1)
     assert evaluation["test_images"] == "data/demo/converted/classsets/<class set>/test"
@@ -121,7 +121,7 @@ def test_pipeline_trains_exactly_the_planned_models(monkeypatch, tmp_path):
     fake = types.ModuleType("unmask.training")
     fake.train_classifier = lambda **kwargs: calls.append(kwargs)
     monkeypatch.setitem(sys.modules, "unmask.training", fake)
-    preset = load_preset(EXPERIMENTS / "demo.yaml")
+    preset = load_preset(EXPERIMENTS / "demo_from_scratch.yaml")  # demo.yaml ships its models
     pipeline.prepare_models(preset)
     planned = [j for j in describe_jobs(preset, ("m",))]
     assert len(calls) == len(planned) == 8

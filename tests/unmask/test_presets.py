@@ -221,6 +221,8 @@ def test_demo_preset_values():
     assert (model.arch, model.image_size, model.weights) == ("small_cnn", 128, None)
     assert given(model.train) == {"preset": "bigdata2020", "epochs": 8, "learning_rate": 0.01, "flip": True}
     assert model.adversarial_training.eps == 4.0 and given(model.adversarial_train())["epochs"] == 3
+    assert model.checkpoints == Path("checkpoints/demo/models/small_cnn")  # shipped; demo_from_scratch trains
+    assert load_preset(EXPERIMENTS / "demo_from_scratch.yaml").models[0].checkpoints is None
     assert given(preset.data.synthetic) == {"n_images": 2000, "size": 128, "seed": 0, "imagenet_per_class": 60,
                                             "flickr_per_class": 50, "difficulty": "easy"}
     assert preset.extractor.config_overrides == {"TRAIN_BN": True, "LEARNING_RATE": 0.01}
