@@ -13,6 +13,7 @@ the class names in output order, the architecture, the input size and training i
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -27,6 +28,7 @@ import tensorflow as tf
 from keras import layers
 
 from unmask import registry
+from unmask.denoising import NonLocalDenoise, insert_denoising
 
 _CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
@@ -95,10 +97,11 @@ SMALL_CNN_BN_MOMENTUM = 0.9
 gives, so the model looks like chance in inference mode for epochs while it trains well."""
 
 
-def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64)):
+def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64), denoise: Sequence[int] = ()):
     """A narrow pre-activation ResNet: stride-2 stem conv, one residual block per stage, stride 2
     between stages. The strided stem lets it read 128 px images (the resolution K needs to see
-    small parts) at the cost of 64 px ones."""
+    small parts) at the cost of 64 px ones. ``denoise``: the stages followed by a non-local
+    denoising block (``s<stage>_denoise``)."""
     x = layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
     for stage, width in enumerate(widths):
         stride = 1 if stage == 0 else 2
@@ -112,8 +115,31 @@ def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64)):
         y = layers.ReLU(name=f"s{stage}_relu2")(y)
         y = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"s{stage}_conv2")(y)
         x = layers.Add(name=f"s{stage}_add")([shortcut, y])
+        if stage in denoise:
+            x = NonLocalDenoise(bn_momentum=SMALL_CNN_BN_MOMENTUM, name=f"s{stage}_denoise")(x)
     x = layers.BatchNormalization(momentum=SMALL_CNN_BN_MOMENTUM, name="final_bn")(x)
     return layers.ReLU(name="final_relu")(x)
+
+
+small_cnn_fd_base = functools.partial(small_cnn_base, denoise=(1, 2))
+"""small_cnn with a denoising block after its 32x32 and 16x16 stages at 128 px (not the 64x64 one:
+the block's cost grows as (H*W)^2)."""
+
+RESNET_STAGE_OUTPUTS: tuple[str, ...] = ("conv2_block3_out", "conv3_block4_out", "conv4_block23_out", "conv5_block3_out")
+"""The last residual block of each of ResNet101's four stages: where the thesis puts its blocks."""
+
+
+def denoised_resnet101(after: Sequence[str] = RESNET_STAGE_OUTPUTS, include_top: bool = False,
+                       weights: str | None = None, input_shape: tuple | None = None) -> keras.Model:
+    """keras.applications.ResNet101 (its weights loaded as usual) with a zero-initialised denoising block
+    after each stage output in ``after``: the thesis' FD-ResNet101 (``insert_denoising``)."""
+    base = keras.applications.ResNet101(include_top=include_top, weights=weights, input_shape=input_shape)
+    return insert_denoising(base, after, name=f"resnet101_fd{len(after)}")
+
+
+resnet101_fd_base = functools.partial(denoised_resnet101, RESNET_STAGE_OUTPUTS)
+resnet101_fd1_base = functools.partial(denoised_resnet101, ("conv4_block23_out",))
+"""One block after conv4 (torchvision's layer3): the thesis' CIFAR-10 check (Table 6)."""
 
 
 def _head(arch: str, features, num_classes: int):

@@ -203,6 +203,15 @@ for _entry in (
     ArchInfo("densenet121", "DenseNet121", "keras.applications:DenseNet121", "torch",
              "densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     ArchInfo("small_cnn", "SmallCNN", "unmask.classifiers:small_cnn_base", "symmetric", None),
+    # The thesis (Xiong 2021): ResNet152 for its Table 4 sweep, and M with non-local denoising blocks
+    # (ImageNet weights of the plain ResNet101: the blocks start as the identity).
+    ArchInfo("resnet152", "ResNet152", "keras.applications:ResNet152", "caffe",
+             "resnet/resnet152_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("resnet101_fd", "ResNet101-FD", "unmask.classifiers:resnet101_fd_base", "caffe",
+             "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("resnet101_fd1", "ResNet101-FD1", "unmask.classifiers:resnet101_fd1_base", "caffe",
+             "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ArchInfo("small_cnn_fd", "SmallCNN-FD", "unmask.classifiers:small_cnn_fd_base", "symmetric", None),
 ):
     register(_entry)
 

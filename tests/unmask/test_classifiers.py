@@ -23,6 +23,10 @@ HEADS = {
     "resnet101": {"logits": (2048, 3)},
     "densenet121": {"logits": (1024, 3)},
     "small_cnn": {"logits": (64, 3)},
+    "resnet152": {"logits": (2048, 3)},
+    "resnet101_fd": {"logits": (2048, 3)},
+    "resnet101_fd1": {"logits": (2048, 3)},
+    "small_cnn_fd": {"logits": (64, 3)},
 }
 
 
