@@ -1,7 +1,7 @@
-"""Every number the two UnMask papers publish for their experiments, as data.
+"""Every number the two UnMask papers and the thesis built on them publish for their experiments, as data.
 
-The tables are typed below exactly as printed (KDD Table 6 in percent, BigData Table 3 as fractions,
-"None/AT/UM" per cell) and parsed once at import into `PUBLISHED`: `PaperKey -> float`, with every
+The tables are typed below exactly as printed (KDD Table 6 and the thesis' tables in percent, BigData
+Table 3 as fractions, "None/AT/UM" per cell) and parsed once at import into `PUBLISHED`: `PaperKey -> float`, with every
 accuracy, rate and AUC as a fraction in [0, 1] so it compares directly with a `CellResult`.
 
 Metrics of a key:
@@ -19,6 +19,17 @@ Metrics of a key:
                              Flickr test); with class set None, K's (PASCAL-Part, both tables)
   k_map                      K's mAP on the PASCAL-Part test split, 0.56 (KDD'19 Sec. 3.1.4, BigData'20
                              Sec. 4.1 "Training ... Model K"; neither says which COCO AP it is)
+  acc_none_mean, acc_um_mean  thesis: M's (no defense) and UnMask's accuracy averaged over the attacks
+                             of a row (Table 7's "no defense" column; with class set None, over every
+                             class set as the thesis quotes them: 18.33, 87.01 vs 80.48)
+  acc_um_mean_pgd, acc_um_mean_mim   thesis Table 5: UnMask's mean over the PGD / MI-FGSM columns of Table 4
+
+The thesis (Xiong 2021, ``thesis2021``): Table 7 compares "Ours" (model ``resnet101_fd``) with the
+"Baseline" (``densenet121``) per class set. Tables 4-5 sweep M on the "small crafted dataset" (no class
+set: class set None), one model name per row of the thesis (``densenet121_sgd`` ... ``resnet152_adam``,
+the model names of experiments/thesis2021_tables45.yaml). Table 6 is CIFAR-10 (class set ``CIFAR10``):
+natural training (acc_none, no attack), adversarial training on benign (acc_at, no attack) and
+PGD-Linf eps 10 (acc_at) images, for ``resnet101`` and ``resnet101_fd1``.
 """
 from __future__ import annotations
 
@@ -28,9 +39,15 @@ from unmask import registry
 
 KDD2019 = "kdd2019"
 BIGDATA2020 = "bigdata2020"
+THESIS2021 = "thesis2021"
 PAPERS: tuple[str, ...] = tuple(name for name, info in registry.PAPERS.items() if info.published)
 """The papers with published numbers (the registry's, in its order: KDD'19, BigData'20)."""
-PAPER_MODELS: dict[str, tuple[str, ...]] = {KDD2019: ("vgg16", "resnet50"), BIGDATA2020: ("resnet50", "densenet121")}
+THESIS_SWEEP: tuple[str, ...] = ("densenet121_sgd", "resnet50_sgd", "resnet101_sgd", "resnet152_sgd", "resnet101_adam",
+                                  "resnet152_adam")
+"""The rows of thesis Table 4 (architecture and optimiser), as model names."""
+PAPER_MODELS: dict[str, tuple[str, ...]] = {
+    KDD2019: ("vgg16", "resnet50"), BIGDATA2020: ("resnet50", "densenet121"),
+    THESIS2021: ("resnet101_fd", "densenet121", *THESIS_SWEEP, "resnet101", "resnet101_fd1")}
 """The models M each paper evaluates."""
 
 UM_METRIC = "acc_um"
@@ -134,6 +151,63 @@ K_MAP = 0.56
 _BIGDATA_HEADLINE = {"mean_um_minus_at": 31.18, "mean_um_minus_none": 74.44}
 
 
+# Thesis (Xiong 2021) Table 7, UnMask accuracy (%): "Ours" = ResNet101 + 4 FD blocks (resnet101_fd),
+# "Baseline" = DenseNet121; M's no-defense accuracy averaged over the 8 attacks, then the attacks in the
+# thesis' column order. The header prints eps 8/16 for the L2 columns: they are 300/600 (Table 4 and the
+# thesis code use 300/600, and the baseline cells equal BigData's L2 300/600 cells).
+_THESIS_TABLE7_COLUMNS = (("pgd_linf", 8.0), ("pgd_l2", 300.0), ("mim_linf", 8.0), ("mim_l2", 300.0),
+                          ("pgd_linf", 16.0), ("pgd_l2", 600.0), ("mim_linf", 16.0), ("mim_l2", 600.0))
+_THESIS_TABLE7 = """
+resnet101_fd CS5b 11.50 83.97 90.80 83.60 90.26 72.66 90.14 72.61 89.61
+resnet101_fd CS5a 10.77 87.95 92.70 88.68 92.04 78.14 92.42 79.18 91.26
+resnet101_fd CS3b 29.89 85.42 90.97 85.11 90.51 72.86 90.97 72.62 90.34
+resnet101_fd CS3a 21.16 91.37 93.87 92.09 93.45 85.71 94.13 85.28 93.41
+densenet121  CS5b 5.84 78.54 88.71 74.84 88.50 62.02 85.08 57.57 84.48
+densenet121  CS5a 5.43 81.88 91.16 77.70 90.63 65.65 88.49 58.45 87.20
+densenet121  CS3b 6.30 81.55 89.29 75.65 88.98 67.39 85.07 62.19 84.97
+densenet121  CS3a 7.23 85.88 92.94 83.54 92.39 73.84 91.15 69.29 90.09
+"""
+# The averages the thesis quotes over Table 7 (%): M without defense (Ours only), UnMask over all
+# 32 cells, and UnMask under MI-FGSM Linf eps 16 (abstract: 61.88 -> 77.42).
+_THESIS_TABLE7_MEANS = {("resnet101_fd", None, None, "acc_none_mean"): 18.33,
+                        ("resnet101_fd", None, None, "acc_um_mean"): 87.01,
+                        ("densenet121", None, None, "acc_um_mean"): 80.48,
+                        ("resnet101_fd", "mim_linf", 16.0, UM_METRIC): 77.42,
+                        ("densenet121", "mim_linf", 16.0, UM_METRIC): 61.88}
+
+# Thesis Table 4, UnMask accuracy (%) on the small crafted dataset, in its column order (L-inf 8, L2 300,
+# L-inf 16, L2 600 per family); Table 5: its means over the PGD columns, the MI-FGSM columns and all.
+_THESIS_TABLE4_COLUMNS = (("pgd_linf", 8.0), ("pgd_l2", 300.0), ("pgd_linf", 16.0), ("pgd_l2", 600.0),
+                          ("mim_linf", 8.0), ("mim_l2", 300.0), ("mim_linf", 16.0), ("mim_l2", 600.0))
+_THESIS_TABLE4 = """
+densenet121_sgd 78.40 88.40 68.00 82.00 74.40 86.00 61.60 82.00
+resnet50_sgd    80.80 85.20 70.00 84.00 77.60 86.40 62.80 86.40
+resnet101_sgd   81.60 87.20 70.00 88.40 77.20 89.20 67.60 84.80
+resnet152_sgd   80.00 86.80 67.20 84.80 74.00 86.80 62.00 84.40
+resnet101_adam  78.80 87.60 68.00 85.20 76.40 88.80 52.00 81.60
+resnet152_adam  78.80 88.40 72.00 84.80 74.40 86.40 62.40 81.60
+"""
+_THESIS_TABLE5_METRICS = ("acc_um_mean_pgd", "acc_um_mean_mim", "acc_um_mean")
+_THESIS_TABLE5 = """
+densenet121_sgd 79.2 76.0 77.6
+resnet50_sgd    80.0 78.3 79.2
+resnet101_sgd   81.8 79.7 80.8
+resnet152_sgd   79.7 76.8 78.3
+resnet101_adam  79.9 74.7 77.3
+resnet152_adam  81.0 76.2 78.6
+"""
+
+# Thesis Table 6, CIFAR-10 top-1 (%): natural training on benign test images; adversarial training
+# (PGD-Linf eps 10) on benign and on adversarial test images.
+CIFAR10 = "CIFAR10"
+"""The class-set name of the CIFAR-10 experiment (thesis Table 6)."""
+_THESIS_TABLE6_ATTACK = ("pgd_linf", 10.0)
+_THESIS_TABLE6 = """
+resnet101     95.400 81.490 59.210
+resnet101_fd1 95.510 83.120 70.100
+"""
+
+
 def _rows(text: str) -> list[list[str]]:
     return [line.split() for line in text.strip().splitlines()]
 
@@ -165,6 +239,7 @@ def _parse() -> dict[PaperKey, float]:
             out[PaperKey(BIGDATA2020, None, cs, attack, eps, "n_detection_images")] = float(count.replace(",", ""))
     for metric, points in _BIGDATA_HEADLINE.items():
         out[PaperKey(BIGDATA2020, None, None, None, None, metric)] = points / 100
+    _parse_thesis(out)
     for paper, table in _SPLIT_COUNTS.items():
         for row, *counts in _rows(table):
             for split, count in zip(SPLIT_NAMES, counts):
@@ -172,6 +247,26 @@ def _parse() -> dict[PaperKey, float]:
                     float(count.replace(",", ""))
         out[PaperKey(paper, None, None, None, None, "k_map")] = K_MAP
     return out
+
+
+def _parse_thesis(out: dict[PaperKey, float]) -> None:
+    """The thesis' Tables 4-7 into ``out``, as fractions."""
+    for model, cs, no_defense, *cells in _rows(_THESIS_TABLE7):
+        out[PaperKey(THESIS2021, model, cs, None, None, "acc_none_mean")] = float(no_defense) / 100
+        for (attack, eps), value in zip(_THESIS_TABLE7_COLUMNS, cells):
+            out[PaperKey(THESIS2021, model, cs, attack, eps, UM_METRIC)] = float(value) / 100
+    for (model, attack, eps, metric), value in _THESIS_TABLE7_MEANS.items():
+        out[PaperKey(THESIS2021, model, None, attack, eps, metric)] = value / 100
+    for model, *cells in _rows(_THESIS_TABLE4):
+        for (attack, eps), value in zip(_THESIS_TABLE4_COLUMNS, cells):
+            out[PaperKey(THESIS2021, model, None, attack, eps, UM_METRIC)] = float(value) / 100
+    for model, *means in _rows(_THESIS_TABLE5):
+        for metric, value in zip(_THESIS_TABLE5_METRICS, means):
+            out[PaperKey(THESIS2021, model, None, None, None, metric)] = float(value) / 100
+    for model, natural, at_benign, at_attacked in _rows(_THESIS_TABLE6):
+        out[PaperKey(THESIS2021, model, CIFAR10, "none", None, "acc_none")] = float(natural) / 100
+        out[PaperKey(THESIS2021, model, CIFAR10, "none", None, "acc_at")] = float(at_benign) / 100
+        out[PaperKey(THESIS2021, model, CIFAR10, *_THESIS_TABLE6_ATTACK, "acc_at")] = float(at_attacked) / 100
 
 
 PUBLISHED: dict[PaperKey, float] = _parse()

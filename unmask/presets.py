@@ -205,7 +205,8 @@ class TrainSpec:
         "training recipe: bigdata2020 (whole network) or kdd2019 (frozen ImageNet base); none: bigdata2020", None)
     epochs: PositiveInt | None = key("epochs (the best validation epoch is kept)", None)
     batch_size: PositiveInt | None = key("images per SGD step", None)
-    learning_rate: Positive | None = key("SGD learning rate", None)
+    learning_rate: Positive | None = key("learning rate", None)
+    optimizer: Literal["sgd", "adam"] | None = key("sgd (with the recipe's momentum) or adam (the thesis' Tables 4-5)", None)
     flip: bool | None = key("random horizontal flips (p = 0.5); none: the recipe's (the papers': no augmentation)", None)
     progress: bool | None = key("show a progress bar per epoch", None)
 

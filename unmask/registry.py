@@ -74,7 +74,7 @@ class DefenseInfo:
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """How a paper trains M: optimiser (SGD with momentum and PyTorch's coupled weight decay),
+    """How a paper trains M: optimiser (SGD with momentum, or Adam; PyTorch's coupled weight decay),
     schedule, base weights, input size, held-out share, augmentation, and adversarial training: its
     PGD-Linf steps, the attack preset whose step size it uses, and the budget of the PGD-Linf attack
     (that preset's steps and step) the kept epoch is selected under. ``resolved`` applies a preset's
@@ -96,6 +96,9 @@ class TrainRecipe:
     adversarial_attack_preset: str = "bigdata2020_legacy"
     adversarial_selection_eps: float = 8.0
     """The original selected the AT epoch on mean(benign, PGD-Linf eps 8 with the preset's 20 steps)."""
+    optimizer: str = "sgd"
+    """``sgd`` (with ``momentum``) or ``adam`` (Keras' defaults besides the learning rate; the thesis'
+    Tables 4-5 compare the two and give no Adam settings)."""
 
     def resolved(self, **overrides: Any) -> "TrainRecipe":
         """This recipe with every override that is not None (the preset's settings) applied."""
@@ -232,7 +235,8 @@ for _entry in (
 ):
     register(_entry)
 
-for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData'20"), PaperInfo("demo", "demo", published=False)):
+for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData'20"),
+               PaperInfo("thesis2021", "Xiong 2021 (thesis)"), PaperInfo("demo", "demo", published=False)):
     register(_entry)
 
 # Training recipes of M. BigData'20: the whole network fine-tuned with SGD (lr 0.001, momentum 0.9,
@@ -243,6 +247,9 @@ for _entry in (
     TrainRecipe("kdd2019", 30, 32, 0.001, 0.9, 2e-4, freeze_base=True, weights="imagenet"),
 ):
     register(_entry)
+
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+"""The optimisers a training recipe can name."""
 
 DEFAULT_TRAIN_PRESET = "bigdata2020"
 """The training recipe of M when a preset or command names none."""

@@ -5,7 +5,8 @@ Recipes (``unmask.registry.TRAIN_PRESETS``): ``bigdata2020`` fine-tunes the whol
 augmentation); ``kdd2019`` freezes the ImageNet base and trains the new dense head only. The KDD paper
 gives no optimizer settings, so it reuses the same SGD. Weight decay is PyTorch's coupled form
 (``wd * w`` added to the gradient before momentum) over every trainable variable, as the BigData
-code's ``torch.optim.SGD(weight_decay=...)``.
+code's ``torch.optim.SGD(weight_decay=...)``. ``optimizer="adam"`` swaps SGD for Adam (same coupled
+decay, as ``torch.optim.Adam(weight_decay=...)``) for the thesis' optimiser comparison (Tables 4-5).
 
 Adversarial training (Madry et al.): every batch is replaced by its PGD-Linf adversarial version
 (eps 4, 7 steps, the attack preset's step: 2.0 in [0,1] units for ``bigdata2020_legacy``), crafted
@@ -86,8 +87,17 @@ def _make_flip(size: int, seed: int):
     return flip
 
 
+def make_optimizer(recipe: registry.TrainRecipe) -> keras.optimizers.Optimizer:
+    """The recipe's optimiser: SGD with its momentum, or Adam (Keras' betas and epsilon) at its learning rate."""
+    if recipe.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=recipe.learning_rate)
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=recipe.learning_rate, momentum=recipe.momentum)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; valid: {', '.join(registry.OPTIMIZERS)}")
+
+
 def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, weight_decay: float, size: int):
-    """A compiled SGD step with coupled (PyTorch-style) weight decay; returns (mean loss, # correct)."""
+    """A compiled optimiser step with coupled (PyTorch-style) weight decay; returns (mean loss, # correct)."""
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     signature = [tf.TensorSpec([None, size, size, 3], tf.float32), tf.TensorSpec([None], tf.int64)]
 
@@ -126,6 +136,7 @@ def train_classifier(
     attack_preset: str | None = None,
     learning_rate: float | None = None,
     flip: bool | None = None,
+    optimizer: str | None = None,
     preprocessing: str | None = None,
     progress: bool = True,
 ) -> TrainResult:
@@ -134,8 +145,8 @@ def train_classifier(
     val_dir None holds out the preset's 10% of train_dir (seeded). weights: None trains from
     scratch, "imagenet" or a path loads a base (see build_classifier); the preset's frozen base
     applies only with pretrained weights. epochs, image_size, batch_size, learning_rate, flip
-    (random horizontal flips, p = 0.5) and attack_preset override the training preset's
-    (``registry.TRAIN_PRESETS``); preprocessing overrides the architecture's input mapping.
+    (random horizontal flips, p = 0.5), optimizer (sgd | adam) and attack_preset override the
+    training preset's (``registry.TRAIN_PRESETS``); preprocessing overrides the architecture's input mapping.
     adversarial_eps (0-255 units) turns on PGD-Linf adversarial training with the attack preset's
     step; its kept epoch maximises the mean of benign and adversarial validation accuracy under the
     preset's PGD-Linf at the recipe's selection budget. Idempotent: an existing model whose stored
@@ -143,7 +154,7 @@ def train_classifier(
     """
     settings = registry.lookup(registry.TRAIN_PRESETS, preset, "training preset").resolved(
         epochs=epochs, image_size=image_size, batch_size=batch_size, learning_rate=learning_rate,
-        adversarial_attack_preset=attack_preset, flip=flip)
+        adversarial_attack_preset=attack_preset, flip=flip, optimizer=optimizer)
     epochs, image_size, batch_size = settings.epochs, settings.image_size, settings.batch_size
     learning_rate, attack_preset = settings.learning_rate, settings.adversarial_attack_preset
     weights = None if weights is None or str(weights).lower() == "none" else str(weights)
@@ -156,6 +167,8 @@ def train_classifier(
         learning_rate=learning_rate, flip=settings.flip, preprocessing=preprocessing,
         attack_preset=attack_preset if adversarial_eps is not None else None,
         selection_eps=settings.adversarial_selection_eps if adversarial_eps is not None else None,
+        # recorded only when not SGD, so models trained before the option keep matching their request
+        **({"optimizer": settings.optimizer} if settings.optimizer != "sgd" else {}),
     )
     if out_path.is_file():
         try:
@@ -177,9 +190,9 @@ def train_classifier(
     model = build_classifier(arch, len(class_names), weights, settings.freeze_base and weights is not None, image_size,
                              preprocessing)
     x_val, y_val = load_items(val_items, image_size)
-    optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum)
-    optimizer.build(model.trainable_variables)
-    step = _make_train_step(model, optimizer, settings.weight_decay, image_size)
+    optim = make_optimizer(settings)
+    optim.build(model.trainable_variables)
+    step = _make_train_step(model, optim, settings.weight_decay, image_size)
     flip = _make_flip(image_size, seed) if settings.flip else tf.identity
     history: list[dict] = []
     best: tuple[float, int, list] = (-1.0, 0, model.get_weights())

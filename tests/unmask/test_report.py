@@ -188,8 +188,8 @@ def test_write_report_files_and_index(run_dir):
     written = report.write_report(run_dir, compare_paper=True)
     out = run_dir / "report"
     names = {p.relative_to(out).as_posix() for p in written}
-    tables = ("kdd2019_table6", "kdd2019_table4", "bigdata2020_table3", "detection", "unmask_modes", "overlap",
-              "paper_comparison")
+    tables = ("kdd2019_table6", "kdd2019_table4", "bigdata2020_table3", "detection", "unmask_modes",
+              "thesis2021_table7", "overlap", "paper_comparison")
     for stem in tables:
         assert {f"tables/{stem}.md", f"tables/{stem}.csv", f"tables/{stem}.tex"} <= names
     figures = ["roc_unmask__vgg16__CS3a", "roc_unmask__vgg16__CS3b", "roc_unmask__densenet121__CS3a",

@@ -7,6 +7,8 @@ Reads the cells of a run (`results.load_results`) and writes into `RUN_DIR/repor
   tables/bigdata2020_table3.* accuracy (fraction) in the BigData'20 Table 3 layout (None / AT / UM / new defenses)
   tables/detection.*          per detector: AUC, TPR at FPR 5% / 10%, images behind each figure
   tables/unmask_modes.*       UnMask accuracy, always-rectify beside threshold mode (Algorithm 1)
+  tables/thesis2021_table7.*  accuracy (%) in the thesis' Table 7 layout: M without defense (mean over the attacks),
+                              UnMask per attack, UnMask's means (its Tables 4-5) in both modes, per set and over all sets
   tables/overlap.*            feature overlap beside mean AUC and UnMask accuracy per class set
   tables/paper_comparison.*   with --compare-paper: every comparable number, ours / paper / difference
   figures/roc_<defense>__<model>__<set>.*  ROC curves, one per attack, AUC in the legend
@@ -31,7 +33,7 @@ from unmask.report.figures import accuracy_bars
 from unmask.report.layouts import (
     Comparer, DefenseEntry, bigdata_table, comparison_table, detection_table, kdd_counts_table, kdd_table,
     mean_accuracies,
-    modes_table, overlap_table, roc_figures,
+    modes_table, overlap_table, roc_figures, thesis_table,
 )
 from unmask.report.tables import Table, to_markdown, write_table
 from unmask.report.text import comparison_lines, headline_lines, overlap_lines, summary_lines
@@ -46,8 +48,10 @@ TABLES: tuple[tuple[str, TableBuild, tuple[str, ...]], ...] = (
     ("bigdata2020_table3", bigdata_table, (BIGDATA2020,)),
     ("detection", detection_table, PAPERS),
     ("unmask_modes", modes_table, PAPERS),
+    ("thesis2021_table7", thesis_table, ()),
 )
-"""(file stem, builder, papers compared with by default): the report's tables in index order."""
+"""(file stem, builder, papers compared with by default): the report's tables in index order. The thesis
+layout is compared only in a thesis run or with --paper thesis2021 (``thesis_table``)."""
 
 
 def check_paper(paper: str | None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from unmask import registry
-from unmask.paper_numbers import BIGDATA2020, KDD2019, OPERATING_POINT, published, published_metrics
+from unmask.paper_numbers import BIGDATA2020, KDD2019, OPERATING_POINT, THESIS2021, published, published_metrics
 from unmask.parts import CLASS_SETS, overlap_stats
 from unmask.report.figures import Curve, roc_figure, roc_panels
 from unmask.report.tables import Column, Table
@@ -31,6 +31,8 @@ NO_PUBLISHED = "n/a"
 
 UNMASK = "unmask"
 """The defense whose figures the papers' overlap observation and headline are about."""
+ALWAYS_RECTIFY_NOTE = ("Under always-rectify scoring M changes UnMask's accuracy only through the adversarial images "
+                       "it induces: the answer argmax_c J(K(x_adv), V[c]) does not read M's prediction.")
 DefenseEntry = dict[str, Any]
 
 CellKey = tuple[str, str, str, float | None]
@@ -348,12 +350,69 @@ def modes_table(cells: list[CellResult], defenses: Sequence[DefenseEntry], compa
         "UnMask accuracy (%) by defense mode: always rectify (the original code's scoring) and "
         "threshold (Algorithm 1: rectify only what is detected, d >= t)",
         [Column("Model", align="l"), Column("Set", align="l"), Column("t", align="l")], values, comparer,
-        [f"{NOT_RUN}: not in this run.", "t: the detection threshold(s) of the row's cells."])
+        [f"{NOT_RUN}: not in this run.", "t: the detection threshold(s) of the row's cells.", ALWAYS_RECTIFY_NOTE])
     for model, cs in row_keys(cells):
         slots = [accuracy_slot(idx, (model, cs, a, e), d, PERCENT) for a, e in columns for d in members]
         thresholds = sorted({t for c in cells if (c.model, c.class_set) == (model, cs)
                              for name, t in c.thresholds.items() if any(d["name"] == name for d in members)})
         builder.add([model_label(model), cs, " / ".join(f"{t:.3f}" for t in thresholds)], slots)
+    return builder.table
+
+
+ALL_SETS = "all_sets"
+"""The row label of a model's means over every class set of the run (the thesis quotes its averages so)."""
+THESIS_MEANS: tuple[tuple[str, str, str], ...] = (("PGD", "pgd_", "acc_um_mean_pgd"), ("MIA", "mim_", "acc_um_mean_mim"),
+                                                  ("all", "", "acc_um_mean"))
+"""The thesis' mean columns (Table 5): label, the attack ids they average over (prefix), the published metric."""
+
+
+def _mean_cell(cells: list[CellResult], model: str, class_set: str | None, attack: str, eps: float | None) -> CellResult | None:
+    """A cell holding each defense's mean accuracy over ``cells`` (None when there are none)."""
+    if not cells:
+        return None
+    names = dict.fromkeys(name for c in cells for name in c.accuracy)
+    accuracy = {name: _mean(c.accuracy.get(name) for c in cells) for name in names}
+    return CellResult(model, class_set or ALL_SETS, attack, eps, sum(c.n_images for c in cells), accuracy)
+
+
+def thesis_table(cells: list[CellResult], defenses: Sequence[DefenseEntry], comparer: Comparer | None = None) -> Table:
+    """The thesis' Table 7 layout, with its Tables 4-5 means: per model x set, and per model over all sets,
+    M's accuracy without defense averaged over the attacks, UnMask (always rectify) per attack, and
+    UnMask's means over the PGD attacks, the MI-FGSM attacks and all attacks, in both scoring modes. Only
+    the thesis publishes these means, so the table is compared with no other paper."""
+    if comparer is not None and THESIS2021 not in comparer.papers:
+        comparer = None
+    attacked = [c for c in cells if c.attack != NO_ATTACK]
+    attacks = attack_keys(attacked)
+    by_name = {d["name"]: d for d in defenses}
+    modes = [by_name[n] for n in (UNMASK, "unmask_threshold") if n in by_name]
+    values = [Column("None (mean)")] + [Column(by_name[UNMASK]["short"] if UNMASK in by_name else UNMASK,
+                                               attack_label(a, e)) for a, e in attacks]
+    values += [Column(d["short"], f"mean {label}") for label, _, _ in THESIS_MEANS for d in modes]
+    builder = TableBuilder(
+        "thesis2021_table7",
+        "Accuracy (%) in the thesis' Table 7 layout (Xiong 2021; with its Tables 4-5 means): M without defense "
+        "averaged over the attacks, UnMask per attack, UnMask's means over the PGD, MI-FGSM and all attacks",
+        [Column("Model", align="l"), Column("Set", align="l")], values, comparer,
+        [f"{NOT_RUN}: not in this run.", f"{ALL_SETS}: means over every class set of the run (the thesis quotes "
+         "no defense 18.33, UnMask 87.01 vs 80.48, MI-FGSM Linf 16 61.88 -> 77.42 so; its Tables 4-5 are one "
+         "dataset).", ALWAYS_RECTIFY_NOTE])
+    models = dict.fromkeys(m for m, _ in row_keys(attacked))
+    for model, cs in [*row_keys(attacked), *((m, None) for m in models)]:
+        mine = [c for c in attacked if c.model == model and cs in (None, c.class_set)]
+
+        def slot(group: list[CellResult], attack: str, eps: float | None, defense: str, metric: str | None) -> Slot:
+            cell = _mean_cell(group, model, cs, attack, eps)
+            value = None if cell is None else cell.accuracy.get(defense)
+            return Slot((model, cs, attack if eps is not None else None, eps), cell, value, PERCENT, metric)
+
+        slots = [slot(mine, "mean_all", None, "none", "acc_none_mean")]
+        slots += [slot([c for c in mine if (c.attack, c.eps) == (a, e)], a, e, UNMASK, "acc_um") for a, e in attacks]
+        for label, prefix, metric in THESIS_MEANS:
+            group = [c for c in mine if c.attack.startswith(prefix)]
+            slots += [slot(group, f"mean_{label.lower()}", None, d["name"], metric if d["name"] == UNMASK else None)
+                      for d in modes]
+        builder.add([model_label(model), cs or ALL_SETS], slots)
     return builder.table
 
 

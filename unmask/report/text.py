@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from unmask import registry
-from unmask.paper_numbers import BIGDATA2020, published
+from unmask.paper_numbers import BIGDATA2020, THESIS2021, published
 from unmask.report.layouts import COUNT, Comparison, DefenseEntry, attack_keys, headline, main_defenses, overlap_agreement, row_keys
 from unmask.results import NO_ATTACK, CellResult, attack_label, attack_sort_key, model_label
 
@@ -26,6 +26,14 @@ def headline_lines(cells: list[CellResult], compare_papers: set[str] | None) -> 
         paper = {m: published(BIGDATA2020, None, None, None, None, m) for m in ours}
         lines += ["", f"BigData'20 (Fig. 2): UnMask - no defense {_points(paper['mean_um_minus_none'])}, "
                       f"UnMask - AT {_points(paper['mean_um_minus_at'])}."]
+    if compare_papers and THESIS2021 in compare_papers:
+        def quoted(model: str, attack: str | None, eps: float | None, metric: str) -> str:
+            return f"{100 * published(THESIS2021, model, None, attack, eps, metric):.2f}%"
+        lines += ["", "Thesis (Table 7, means over the class sets; ours: the thesis2021_table7 rows 'all_sets'): "
+                      f"M without defense {quoted('resnet101_fd', None, None, 'acc_none_mean')}; UnMask "
+                      f"{quoted('resnet101_fd', None, None, 'acc_um_mean')} with ResNet101-FD against "
+                      f"{quoted('densenet121', None, None, 'acc_um_mean')} with DenseNet121; under MIA-Linf 16 "
+                      f"{quoted('densenet121', 'mim_linf', 16.0, 'acc_um')} -> {quoted('resnet101_fd', 'mim_linf', 16.0, 'acc_um')}."]
     return lines
 
 
