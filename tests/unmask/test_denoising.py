@@ -133,7 +133,11 @@ def test_resnet101_fd_is_resnet101_with_identity_blocks_after_the_stage_outputs(
     assert np.abs(fd(x, training=False).numpy() - plain(x, training=False).numpy()).max() > 1e-4
 
 
-def test_small_cnn_fd_has_blocks_on_its_small_stages():
+def test_small_cnn_fd_has_blocks_after_its_two_smaller_stages():
     model = build_classifier("small_cnn_fd", 3, weights=None, image_size=128)
-    shapes = {layer.name: layer.output.shape[1:3] for layer in model.layers if layer.name.endswith("_denoise")}
-    assert shapes == {"s1_denoise": (32, 32), "s2_denoise": (16, 16)}
+    blocks = [layer for layer in model.layers if layer.name.endswith("_denoise")]
+    assert [b.name for b in blocks] == ["s1_denoise", "s2_denoise"]
+    for block in blocks:
+        (source,) = block._inbound_nodes[0].input_tensors
+        assert source._keras_history.operation.name == block.name.replace("_denoise", "_add")
+    assert blocks[0].output.shape[1] < model.get_layer("s0_add").output.shape[1]  # not on the largest stage
