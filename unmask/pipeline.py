@@ -18,7 +18,7 @@ from typing import Any, Callable
 from unmask.evaluation import Grid, MissingInputError, evaluation_inputs, variant_paths
 from unmask.plan import (
     class_set_options, classifier_options, convert_options, eps_search_options, k_map_options, part_extractor_options,
-    synthetic_options,
+    subsample_options, synthetic_options,
 )
 from unmask.paper_numbers import K_MAP, K_ROW, split_count_table
 from unmask.presets import Preset
@@ -51,7 +51,7 @@ def _versions() -> dict[str, str | None]:
 
 def prepare_data(preset: Preset) -> dict[str, str]:
     """Generate (synthetic) or check (real) raw data, then convert it for K and M."""
-    from dataset_tools import pascal_part, synthetic, voc
+    from dataset_tools import pascal_part, subsample, synthetic, voc
 
     data = preset.data
     if data.synthetic is not None:
@@ -62,6 +62,10 @@ def prepare_data(preset: Preset) -> dict[str, str]:
     print(pascal_part.format_summary(parts))
     sets = voc.build_class_sets(**class_set_options(preset))
     print(voc.format_summary(sets))
+    if data.subsample is not None:
+        kept = subsample.subsample_class_sets(**subsample_options(preset))
+        print(f"subsample ({data.subsample:g} of every class and split, lists in {data.classsets_dir}/subsample.json): "
+              + ", ".join(f"{cs} {c['train']}/{c['val']}/{c['test']}" for cs, c in kept["counts"].items()))
     k_row = {split: info["images"] for split, info in parts["splits"].items()}
     placed = {cs: {split: sum(per.values()) for split, per in splits.items()} for cs, splits in sets["counts"].items()}
     print(split_count_table({f"ours: {data.split} split": {K_ROW: k_row, **sets["voc_counts"]}, "ours: placed": placed}))
@@ -161,6 +165,8 @@ def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
             missing.setdefault(data.parts_dir / "test.json", "PASCAL-Part COCO test split (the data stage writes it)")
         if not ("k" in stages and k.train is not None):
             missing.setdefault(k.checkpoint, "part extractor K checkpoint to score (part_extractor.checkpoint)")
+    for stage in {"m", "eps_search"} & set(stages):
+        missing.update(_imagenet_weights_needed(preset, stage))
     if "m" in stages:
         for model in preset.models:
             if model.checkpoints is not None:
@@ -175,6 +181,29 @@ def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
     absent = [f"{what}: {path}" for path, what in missing.items() if not path.exists()]
     if absent:
         raise MissingInputError("missing inputs, nothing was run:\n  " + "\n  ".join(absent))
+
+
+def _imagenet_weights_needed(preset: Preset, stage: str) -> dict[Path, str]:
+    """The ImageNet weights file (where Keras keeps it) of every model the stage trains from ImageNet
+    weights and that is not in the Keras cache: {path: what it is and how to get it}."""
+    from unmask import registry
+
+    needed = {}
+    for model in preset.models:
+        trained = stage == "eps_search" or any(not p.is_file() for cs in preset.class_sets
+                                               for p in variant_paths(preset, model, cs).values())
+        if model.checkpoints is not None or model.weights != "imagenet" or not trained:
+            continue
+        from unmask.classifiers import MissingWeightsError, imagenet_weights_path, keras_cache_dirs  # TensorFlow
+
+        try:
+            imagenet_weights_path(model.arch)
+        except MissingWeightsError:
+            file_name = registry.ARCHS[model.arch].weights_file.split("/")[-1]
+            needed[keras_cache_dirs()[0] / file_name] = (
+                f"ImageNet weights of {model.arch} (models[{model.name}].weights: imagenet; download "
+                f"{registry.weights_url(model.arch)}, or train from scratch with weights: none)")
+    return needed
 
 
 def run(preset: Preset, stages: tuple[str, ...] | None = None) -> Path:

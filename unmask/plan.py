@@ -39,11 +39,20 @@ def class_set_options(preset: Preset) -> dict[str, Any]:
     """Keyword arguments of ``dataset_tools.voc.build_class_sets`` (the class-set folders for M)."""
     data = preset.data
     return {
-        "voc_root": data.root / "VOC2010", "out": data.classsets_dir, "class_sets": preset.class_sets,
+        "voc_root": data.root / "VOC2010", "out": data.full_classsets_dir, "class_sets": preset.class_sets,
         "imagenet": data.root / "imagenet" if data.imagenet else None,
         "flickr": data.root / "flickr" if data.flickr else None,
         "imagenet_role": data.imagenet or "train", "split": data.split,
     }
+
+
+def subsample_options(preset: Preset) -> dict[str, Any]:
+    """Keyword arguments of ``dataset_tools.subsample.subsample_class_sets`` (empty: no subsample)."""
+    data = preset.data
+    if data.subsample is None:
+        return {}
+    return {"source": data.full_classsets_dir, "out": data.classsets_dir, "class_sets": preset.class_sets,
+            "fraction": data.subsample, "seed": preset.seed}
 
 
 def part_extractor_options(preset: Preset) -> dict[str, Any]:
@@ -129,6 +138,8 @@ def _data_jobs(preset: Preset) -> list[dict[str, Any]]:
     split["test_split"] = ("flickr" if split["flickr"] else "imagenet" if split["imagenet_role"] == "test" and split["imagenet"]
                            else f"VOC ({split['test_fraction']:g} of each {'class' if split['split'] == 'ours' else 'set'})")
     jobs.append({"kind": "class_set_folders", **split})
+    if preset.data.subsample is not None:
+        jobs.append({"kind": "class_set_subsample", **subsample_options(preset)})
     return jobs
 
 
@@ -179,7 +190,8 @@ def training_recipe(options: dict[str, Any]) -> registry.TrainRecipe:
                              "training preset")
     return recipe.resolved(epochs=options.get("epochs"), batch_size=options.get("batch_size"),
                            learning_rate=options.get("learning_rate"), image_size=options.get("image_size"),
-                           flip=options.get("flip"), adversarial_attack_preset=options.get("attack_preset"))
+                           flip=options.get("flip"), adversarial_attack_preset=options.get("attack_preset"),
+                           optimizer=options.get("optimizer"))
 
 
 def _eps_search_jobs(preset: Preset) -> list[dict[str, Any]]:
@@ -231,6 +243,7 @@ TABLE_IMAGES = {
     "detection": "the successfully attacked test images plus their benign versions (contamination 0.5); "
                  "thresholds from the held-out benign images",
     "unmask_modes": "every test image, each attacked",
+    "thesis2021_table7": "every test image, each attacked; means over the attacks and over the class sets",
 }
 """Which images each report table scores (the report states the same in each table's title)."""
 

@@ -153,14 +153,30 @@ class DataSpec:
         "M's VOC split: ours (single-class images, 80/10/10 per class) or kdd2019 (the original's: .mat list, "
         "Random(4), VOC trainval labels, 50/10/40 per set; KDD Table 3's counts)", "ours")
     parts_dir: Path | None = key("COCO json splits for K (none: <root>/converted/parts)", None)
-    classsets_dir: Path | None = key("class-set folders <set>/{train,val,test}/<class>/ for M (none: <root>/converted/classsets)", None)
+    classsets_dir: Path | None = key("class-set folders <set>/{train,val,test}/<class>/ for M (none: <root>/converted/classsets, "
+                                     "with subsample <root>/converted/classsets_subsample)", None)
+    subsample: Fraction | None = key(
+        "the thesis' small crafted dataset: M uses this stratified fraction of every class of every split, linked "
+        "into classsets_dir from the full folders (<root>/converted/classsets); the file lists: "
+        "<classsets_dir>/subsample.json", None)
 
     def __post_init__(self) -> None:
         if self.imagenet == "test" and self.flickr:
             raise PresetError("the test split comes from either ImageNet (imagenet: test) or Flickr (flickr: true), not both")
+        if self.subsample == 0:
+            raise PresetError("must be > 0", "subsample")
         converted = self.root / "converted"
         object.__setattr__(self, "parts_dir", self.parts_dir or converted / "parts")
-        object.__setattr__(self, "classsets_dir", self.classsets_dir or converted / "classsets")
+        default = converted / ("classsets_subsample" if self.subsample else "classsets")
+        object.__setattr__(self, "classsets_dir", self.classsets_dir or default)
+        if self.subsample and self.classsets_dir == self.full_classsets_dir:
+            raise PresetError(f"with subsample, the class-set folders must differ from the full ones ({self.classsets_dir})",
+                              "classsets_dir")
+
+    @property
+    def full_classsets_dir(self) -> Path:
+        """Where the class-set folders are built: classsets_dir, or with subsample the full folders it is drawn from."""
+        return self.root / "converted" / "classsets" if self.subsample else self.classsets_dir
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -212,7 +212,7 @@ def test_shipped_presets_load(path):
 
 def test_only_the_legacy_preset_uses_the_legacy_part_labelling():
     legacy = {p.stem for p in EXPERIMENTS.glob("*.yaml") if load_preset(p).data.legacy_parts}
-    assert legacy == {"bigdata2020_table3_legacy"}
+    assert legacy == {"bigdata2020_table3_legacy", "thesis2021_table7_legacy", "thesis2021_tables45"}
 
 
 def test_demo_preset_values():
