@@ -970,7 +970,7 @@ class MaskRCNN:
         self.config = config
         self.model_dir = model_dir
         self._anchor_cache: dict[tuple, np.ndarray] = {}
-        self._predict: Callable | None = None
+        self._predictors: dict[bool, Callable] = {}
         self.strategy = _distribution_strategy(config)
         self.set_log_dir()
         with self.strategy.scope():
@@ -1201,58 +1201,61 @@ class MaskRCNN:
             windows.append(window)
         return np.stack(molded_images), np.stack(image_metas), np.array(windows, dtype=np.int32)
 
-    def unmold_detections(self, detections: np.ndarray, mrcnn_mask: np.ndarray, original_image_shape,
+    def unmold_detections(self, detections: np.ndarray, mrcnn_mask: np.ndarray | None, original_image_shape,
                           image_shape, window, unmold_masks: bool = True) -> dict[str, np.ndarray]:
         """One image's padded detections and masks -> results in original-image pixels.
 
         Returns rois [N, (y1, x1, y2, x2)] int32, class_ids [N] int32, scores [N] float32 and
-        masks [H, W, N] bool; empty arrays of these shapes when nothing was detected. With
-        unmold_masks=False (an extension) the masks stay the head's [N, h, w] float probabilities:
-        pasting full-image masks is the slow part of post-processing and callers that need only
-        classes, scores or boxes (UnMask's part sets) skip it.
+        masks [H, W, N] bool (a view, see utils.unmold_masks); empty arrays of these shapes when
+        nothing was detected. Extensions: with unmold_masks=False the masks stay the head's [N, h, w]
+        float probabilities (pasting full-image masks is the slow part of post-processing); with
+        mrcnn_mask None (a graph run without the mask head) there is no "masks" entry.
         """
         zero_ix = np.where(detections[:, 4] == 0)[0]
         n = zero_ix[0] if zero_ix.shape[0] > 0 else detections.shape[0]
         boxes = detections[:n, :4]
         class_ids = detections[:n, 4].astype(np.int32)
         scores = detections[:n, 5].astype(np.float32)
-        masks = mrcnn_mask[np.arange(n), :, :, class_ids]
         wy1, wx1, wy2, wx2 = utils.norm_boxes(np.asarray(window, dtype=np.float32), image_shape[:2])
         shift = np.array([wy1, wx1, wy1, wx1])
         scale = np.array([wy2 - wy1, wx2 - wx1, wy2 - wy1, wx2 - wx1])
         boxes = utils.denorm_boxes(np.divide(boxes - shift, scale), original_image_shape[:2])
         keep = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) > 0
-        boxes, class_ids, scores, masks = boxes[keep], class_ids[keep], scores[keep], masks[keep]
-        if not unmold_masks:
-            return {"rois": boxes.reshape(-1, 4).astype(np.int32), "class_ids": class_ids, "scores": scores,
-                    "masks": masks}
-        full_masks = [utils.unmold_mask(masks[i], boxes[i], original_image_shape) for i in range(len(boxes))]
-        full_masks = (np.stack(full_masks, axis=-1) if full_masks
-                      else np.zeros(tuple(original_image_shape[:2]) + (0,), dtype=bool))
-        return {"rois": boxes.reshape(-1, 4).astype(np.int32), "class_ids": class_ids, "scores": scores,
-                "masks": full_masks}
+        result = {"rois": boxes[keep].reshape(-1, 4).astype(np.int32), "class_ids": class_ids[keep],
+                  "scores": scores[keep]}
+        if mrcnn_mask is not None:
+            masks = mrcnn_mask[np.arange(n), :, :, class_ids][keep]
+            result["masks"] = (utils.unmold_masks(masks, result["rois"], original_image_shape) if unmold_masks
+                               else masks)
+        return result
 
-    def _run_graph(self, molded_images: np.ndarray, image_metas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One compiled call of the inference graph -> (detections, mrcnn_mask)."""
+    def _predictor(self, with_masks: bool) -> Callable:
+        """The compiled inference call -> (detections, mrcnn_mask), or with_masks=False (detections,) from
+        the graph without the mask head: the same detections for less work."""
+        if with_masks not in self._predictors:
+            outputs = self.keras_model.outputs
+            model = keras.Model(self.keras_model.inputs, [outputs[0], outputs[3]] if with_masks else [outputs[0]])
+            self._predictors[with_masks] = tf.function(
+                lambda inputs: tf.nest.flatten(model(inputs, training=False)), reduce_retracing=True, jit_compile=False)
+        return self._predictors[with_masks]
+
+    def _run_graph(self, molded_images: np.ndarray, image_metas: np.ndarray,
+                   with_masks: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """One compiled call of the inference graph -> (detections, mrcnn_mask or None without the mask head)."""
         anchors = self.get_anchors(molded_images[0].shape)
         anchors = np.broadcast_to(anchors, (len(molded_images),) + anchors.shape)
-        if self._predict is None:
-            def predict(inputs):
-                outputs = self.keras_model(inputs, training=False)
-                return outputs[0], outputs[3]  # detections, mrcnn_mask
+        outputs = self._predictor(with_masks)([tf.constant(molded_images, tf.float32),
+                                               tf.constant(image_metas, tf.float32),
+                                               tf.constant(anchors, tf.float32)])
+        return outputs[0].numpy(), outputs[1].numpy() if with_masks else None
 
-            self._predict = tf.function(predict, reduce_retracing=True, jit_compile=False)
-        detections, mrcnn_mask = self._predict([tf.constant(molded_images, tf.float32),
-                                                tf.constant(image_metas, tf.float32),
-                                                tf.constant(anchors, tf.float32)])
-        return detections.numpy(), mrcnn_mask.numpy()
-
-    def detect(self, images: Sequence[np.ndarray], verbose: int = 0,
-               unmold_masks: bool = True) -> list[dict[str, np.ndarray]]:
+    def detect(self, images: Sequence[np.ndarray], verbose: int = 0, unmold_masks: bool = True,
+               mask_head: bool = True) -> list[dict[str, np.ndarray]]:
         """Detect instances in len(images) == BATCH_SIZE images (0-255 RGB; gray, RGBA, 16-bit converted).
 
         Returns per image a dict: rois [N, 4] pixels, class_ids [N], scores [N], masks [H, W, N] bool
-        (unmold_masks=False: the head's [N, h, w] mask probabilities, see unmold_detections).
+        (unmold_masks=False: the head's [N, h, w] mask probabilities; mask_head=False: no masks, and
+        the graph skips the mask head; see unmold_detections).
         """
         if self.mode != "inference":
             raise ValueError("Create model in inference mode.")
@@ -1271,9 +1274,10 @@ class MaskRCNN:
         if verbose:
             log_array("molded_images", molded_images)
             log_array("image_metas", image_metas)
-        detections, mrcnn_mask = self._run_graph(molded_images, image_metas)
-        return [self.unmold_detections(detections[i], mrcnn_mask[i], image.shape, molded_images[i].shape,
-                                       windows[i], unmold_masks) for i, image in enumerate(images)]
+        detections, mrcnn_mask = self._run_graph(molded_images, image_metas, mask_head)
+        return [self.unmold_detections(detections[i], mrcnn_mask[i] if mask_head else None, image.shape,
+                                       molded_images[i].shape, windows[i], unmold_masks)
+                for i, image in enumerate(images)]
 
     def detect_molded(self, molded_images: np.ndarray, image_metas: np.ndarray,
                       verbose: int = 0) -> list[dict[str, np.ndarray]]:

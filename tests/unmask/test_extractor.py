@@ -30,9 +30,9 @@ def seen(extractor, monkeypatch):
     batches = []
     run = extractor.model._run_graph
 
-    def recording(molded, metas):
+    def recording(molded, metas, *args):
         batches.append(np.array(molded))
-        return run(molded, metas)
+        return run(molded, metas, *args)
 
     monkeypatch.setattr(extractor.model, "_run_graph", recording)
     return batches
@@ -75,7 +75,7 @@ def test_quantized_k_filters_zero_area_boxes_at_the_canvas_scale(extractor, monk
     detections = np.zeros((2, 20, 6), np.float32)
     detections[:, 0] = [0.51, 0.1, 0.504, 0.6, 3, 0.9]
     masks = np.ones((2, 20, 28, 28, 45), np.float32)
-    monkeypatch.setattr(extractor.model, "_run_graph", lambda molded, metas: (detections, masks))
+    monkeypatch.setattr(extractor.model, "_run_graph", lambda molded, metas, *args: (detections, masks))
     kept = {}
     for quantize in (False, True):
         monkeypatch.setattr(extractor, "quantize", quantize)
