@@ -13,7 +13,7 @@ import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from unmask.evaluation import Grid, MissingInputError, evaluation_inputs, variant_paths
 from unmask.plan import (
@@ -21,7 +21,7 @@ from unmask.plan import (
     subsample_options, synthetic_options,
 )
 from unmask.paper_numbers import K_MAP, K_ROW, split_count_table
-from unmask.presets import Preset
+from unmask.presets import ClassifierPreset, ModelSpec, Preset
 from unmask.fileio import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,8 @@ def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
         if not ("k" in stages and k.train is not None):
             missing.setdefault(k.checkpoint, "part extractor K checkpoint to score (part_extractor.checkpoint)")
     for stage in {"m", "eps_search"} & set(stages):
-        missing.update(_imagenet_weights_needed(preset, stage))
+        missing.update(imagenet_weights_needed(preset.models, lambda model: stage == "eps_search" or any(
+            not path.is_file() for cs in preset.class_sets for path in variant_paths(preset, model, cs).values())))
     if "m" in stages:
         for model in preset.models:
             if model.checkpoints is not None:
@@ -183,16 +184,14 @@ def check_stage_inputs(preset: Preset, stages: tuple[str, ...]) -> None:
         raise MissingInputError("missing inputs, nothing was run:\n  " + "\n  ".join(absent))
 
 
-def _imagenet_weights_needed(preset: Preset, stage: str) -> dict[Path, str]:
-    """The ImageNet weights file (where Keras keeps it) of every model the stage trains from ImageNet
+def imagenet_weights_needed(models: Iterable[ModelSpec], trains: Callable[[ModelSpec], bool]) -> dict[Path, str]:
+    """The ImageNet weights file (where Keras keeps it) of every model that ``trains`` from ImageNet
     weights and that is not in the Keras cache: {path: what it is and how to get it}."""
     from unmask import registry
 
     needed = {}
-    for model in preset.models:
-        trained = stage == "eps_search" or any(not p.is_file() for cs in preset.class_sets
-                                               for p in variant_paths(preset, model, cs).values())
-        if model.checkpoints is not None or model.weights != "imagenet" or not trained:
+    for model in models:
+        if model.checkpoints is not None or model.weights != "imagenet" or not trains(model):
             continue
         from unmask.classifiers import MissingWeightsError, imagenet_weights_path, keras_cache_dirs  # TensorFlow
 
@@ -206,10 +205,15 @@ def _imagenet_weights_needed(preset: Preset, stage: str) -> dict[Path, str]:
     return needed
 
 
-def run(preset: Preset, stages: tuple[str, ...] | None = None) -> Path:
+def run(preset: Preset | ClassifierPreset, stages: tuple[str, ...] | None = None) -> Path:
     """Run the given stages (default: the preset's); returns the run folder (its run.json lists what was made).
+    A classifier-only preset runs whole (``evaluation.classifier.run_classifier_experiment``).
 
     Every input of every stage is checked first, so a missing file stops the run before any work."""
+    if isinstance(preset, ClassifierPreset):
+        from unmask.evaluation.classifier import run_classifier_experiment
+
+        return run_classifier_experiment(preset)
     stages = stages or preset.stages
     check_stage_inputs(preset, stages)
     run_dir = preset.output

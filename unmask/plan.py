@@ -17,7 +17,8 @@ from unmask import registry
 from unmask.attack_specs import adversarial_spec, preset_spec
 from unmask.evaluation.grid import model_checkpoint
 from unmask.parts import class_set as lookup_class_set
-from unmask.presets import ModelSpec, Preset, given
+from unmask.paper_numbers import CIFAR10
+from unmask.presets import ClassifierPreset, ModelSpec, Preset, given
 
 # ------------------------------------------------------------- the pipeline's calls, shared with the plan
 
@@ -80,6 +81,21 @@ def classifier_options(preset: Preset, model: ModelSpec, class_set: str, adversa
     return {
         "train_dir": root / "train", "val_dir": root / "val", "class_names": lookup_class_set(class_set),
         "arch": model.arch, "out_path": model_checkpoint(preset, model, class_set, adversarial),
+        "image_size": model.image_size, "weights": model.weights, "preprocessing": model.preprocess,
+        "adversarial_eps": at.eps if at else None, "attack_preset": preset.attack_preset if at else None,
+        "seed": preset.seed, **given(recipe),
+    }
+
+
+def classifier_experiment_options(preset: ClassifierPreset, model: ModelSpec, adversarial: bool,
+                                  class_names: list[str]) -> dict[str, Any]:
+    """Keyword arguments of ``unmask.training.train_classifier`` for M (or its AT twin) in a classifier-only
+    experiment (CIFAR-10 class folders under ``preset.data_dir``)."""
+    at = model.adversarial_training if adversarial else None
+    recipe = model.adversarial_train() if at else model.train
+    return {
+        "train_dir": preset.data_dir / "train", "val_dir": preset.data_dir / "val", "class_names": class_names,
+        "arch": model.arch, "out_path": preset.output / "models" / model.name / f"{CIFAR10}{'_at' if at else ''}.keras",
         "image_size": model.image_size, "weights": model.weights, "preprocessing": model.preprocess,
         "adversarial_eps": at.eps if at else None, "attack_preset": preset.attack_preset if at else None,
         "seed": preset.seed, **given(recipe),
@@ -253,15 +269,31 @@ def _report_jobs(preset: Preset) -> list[dict[str, Any]]:
              "out": preset.output / "report", "images_scored": TABLE_IMAGES}]
 
 
+def _classifier_jobs(preset: ClassifierPreset) -> list[dict[str, Any]]:
+    """The jobs of a classifier-only experiment: export CIFAR-10, train every M (and AT twin), score them."""
+    jobs: list[dict[str, Any]] = [{"stage": "data", "kind": "cifar10_folders", "cifar10": preset.cifar10,
+                                   "out": preset.data_dir}]
+    variants = [(model, adversarial, classifier_experiment_options(preset, model, adversarial, ["<CIFAR-10's ten>"]))
+                for model in preset.models for adversarial in ((False, True) if model.adversarial_training else (False,))]
+    jobs += [{"stage": "m", "kind": "model_at" if adversarial else "model", "model": model.name, **options,
+              "recipe": asdict(training_recipe(options))} for model, adversarial, options in variants]
+    jobs += [{"stage": "evaluate", "kind": "top1", "model": options["out_path"], "attack_preset": preset.attack_preset,
+              "attacks": [entry.label() for entry in preset.attacks], **asdict(preset.evaluation)}
+             for _, _, options in variants]
+    return [{k: _plain(v) for k, v in job.items()} for job in jobs]
+
+
 _STAGE_JOBS: dict[str, Callable[[Preset], list[dict[str, Any]]]] = {
     "data": _data_jobs, "k": _k_jobs, "k_map": _k_map_jobs, "m": _model_jobs, "eps_search": _eps_search_jobs,
     "evaluate": _evaluation_jobs, "report": _report_jobs,
 }
 
 
-def describe_jobs(preset: Preset, stages: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def describe_jobs(preset: Preset | ClassifierPreset, stages: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Every job of a run of ``stages`` (default: the preset's), in order, as plain JSON-able dicts:
     ``kind``, ``stage`` and the job's resolved settings. Does no work and writes nothing."""
+    if isinstance(preset, ClassifierPreset):
+        return _classifier_jobs(preset)
     jobs = []
     for stage in stages or preset.stages:
         jobs += [{"stage": stage, **job} for job in _STAGE_JOBS[stage](preset)]

@@ -337,22 +337,7 @@ class Preset:
     """The mapping the preset was read from (recorded in run.json)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "output", self.output or Path("runs") / self.name)
-        if not self.output.is_absolute() and not Path.cwd().joinpath(self.output).resolve().is_relative_to(Path.cwd().resolve()):
-            raise PresetError(f"{self.output} leaves the working directory; write an absolute path to put the run "
-                              "there on purpose", "output")
-        for what, values in (("models", [m.name for m in self.models]), ("class_sets", self.class_sets)):
-            if not values:
-                raise PresetError("needs at least one entry", what)
-            if len(set(values)) != len(values):
-                raise PresetError(f"names must be unique, got {list(values)}", what)
-        if not self.attacks:
-            raise PresetError("needs at least one entry", "attacks")
-        for entry in self.attacks:
-            try:
-                preset_spec(self.attack_preset, entry.name, entry.eps)
-            except ValueError as err:
-                raise PresetError(f"{entry.label()}: {err}", "attacks") from None
+        _check_run(self, ("class_sets", self.class_sets))
         if "eps_search" in self.stages and self.eps_search is None:
             raise PresetError("the eps_search stage needs an eps_search section, e.g. {eps: [1, 2, 4], eval_eps: 8}", "stages")
         any_at = any(m.adversarial_training is not None for m in self.models)
@@ -369,6 +354,64 @@ class Preset:
         """A short stable hash of preset pieces: what a cached result depends on."""
         text = json.dumps([_jsonable(p) for p in parts], sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_run(preset: Any, *named: tuple[str, tuple[str, ...]]) -> None:
+    """What every kind of preset checks: its run folder (default runs/<name>, inside the working
+    directory unless absolute), unique non-empty model names (and ``named`` lists), attacks its attack
+    preset knows."""
+    object.__setattr__(preset, "output", preset.output or Path("runs") / preset.name)
+    if not preset.output.is_absolute() and not Path.cwd().joinpath(preset.output).resolve().is_relative_to(Path.cwd().resolve()):
+        raise PresetError(f"{preset.output} leaves the working directory; write an absolute path to put the run "
+                          "there on purpose", "output")
+    for what, values in (("models", [m.name for m in preset.models]), *named):
+        if not values:
+            raise PresetError("needs at least one entry", what)
+        if len(set(values)) != len(values):
+            raise PresetError(f"names must be unique, got {list(values)}", what)
+    if not preset.attacks:
+        raise PresetError("needs at least one entry", "attacks")
+    for entry in preset.attacks:
+        try:
+            preset_spec(preset.attack_preset, entry.name, entry.eps)
+        except ValueError as err:
+            raise PresetError(f"{entry.label()}: {err}", "attacks") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierEvaluationSpec:
+    """How M alone is scored."""
+
+    batch_size: PositiveInt = key("images per attack batch", 32)
+    max_test_images: PositiveInt | None = key("test images (seeded subset); none: all", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierPreset:
+    """A classifier-only experiment (``experiment: classifier``; no K, no UnMask): every M, and its
+    adversarially trained twin, trained on CIFAR-10 and scored top-1 on benign and attacked test
+    images, beside the thesis' Table 6."""
+
+    name: FileName = key("run name")
+    experiment: Literal["classifier"] = key("classifier: this kind of preset (the others have no such key)")
+    paper: PaperName = key("published numbers to compare with", "demo")
+    seed: int = key("every random choice flows from it", 0)
+    output: Path | None = key("run folder (none: runs/<name>)", None)
+    cifar10: Path = key("folder of CIFAR-10's python batches (cifar-10-batches-py: data_batch_1..5, test_batch, "
+                        "batches.meta), supplied by the user")
+    data_dir: Path | None = key("where the PNG class folders <split>/<class>/ are written (none: <cifar10>/converted)", None)
+    models: tuple[ModelSpec, ...] = key("the classifiers M")
+    attack_preset: AttackPresetName = key("the attack settings", "bigdata2020_corrected")
+    attacks: tuple[AttackEntry, ...] = key("attacks and budgets", read=(tuple[AttackItem, ...], _expand_attacks))
+    evaluation: ClassifierEvaluationSpec = key("scoring", factory=ClassifierEvaluationSpec)
+    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict, metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        _check_run(self)
+        object.__setattr__(self, "data_dir", self.data_dir or self.cifar10 / "converted")
+        if any(m.adversarial_training for m in self.models) and "pgd_linf" not in ATTACK_PRESETS[self.attack_preset]:
+            raise PresetError(f"adversarial training uses the attack preset's PGD-Linf; {self.attack_preset} has none",
+                              "attack_preset")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -551,15 +594,17 @@ def _describe_value(value: Any) -> str:
 # ------------------------------------------------------------------------------------------- entry points
 
 
-def preset_from_dict(raw: Mapping[str, Any], source: str = "") -> Preset:
-    """Validate a preset mapping (as read from YAML); ``source`` names the file in errors."""
+def preset_from_dict(raw: Mapping[str, Any], source: str = "") -> Preset | ClassifierPreset:
+    """Validate a preset mapping (as read from YAML); ``source`` names the file in errors. A mapping with
+    ``experiment: classifier`` is a ClassifierPreset."""
+    kind = ClassifierPreset if isinstance(raw, Mapping) and raw.get("experiment") == "classifier" else Preset
     try:
-        return load_section(Preset, raw, source=dict(raw) if isinstance(raw, Mapping) else {})
+        return load_section(kind, raw, source=dict(raw) if isinstance(raw, Mapping) else {})
     except PresetError as err:
         raise err.within(source=source) from None
 
 
-def load_preset(path: str | Path) -> Preset:
+def load_preset(path: str | Path) -> Preset | ClassifierPreset:
     """Read and validate a preset YAML file (plain YAML: tags such as !!python/object are refused)."""
     path = Path(path)
     if not path.is_file():
@@ -581,8 +626,8 @@ def load_preset(path: str | Path) -> Preset:
     return preset_from_dict(raw, str(path))
 
 
-def key_table() -> str:
-    """Every preset key as a Markdown table (key path, type, default, meaning), for experiments/README.md."""
+def key_table(kind: type = Preset) -> str:
+    """Every key of a kind of preset as a Markdown table (key path, type, default, meaning), for experiments/README.md."""
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
 
     def walk(cls: type, prefix: str) -> None:
@@ -604,7 +649,7 @@ def key_table() -> str:
             if section:
                 walk(section, path + ("[]" if is_list else ""))
 
-    walk(Preset, "")
+    walk(kind, "")
     return "\n".join(rows)
 
 
