@@ -99,8 +99,6 @@ class NonLocalDenoise(layers.Layer):
         if batch is not None:
             self.check_memory(batch, height, width)
             return x
-        if not tf.is_symbolic_tensor(x) or keras.backend.is_keras_tensor(x):
-            return x
         limit = int(self.memory_limit_mb * 2**20 // affinity_bytes(1, height, width))
         check = tf.debugging.assert_less_equal(
             tf.shape(x)[0], limit, message=f"{self.name}: a batch larger than {limit} images on a {height}x{width} "
