@@ -22,13 +22,13 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 from PIL import Image
 
 from dataset_tools.coco import categories, mask_annotation
 from dataset_tools.mat_format import MatFormatError, read_annotation
+from dataset_tools.parallel import JobMap, job_map
 from dataset_tools.part_names import category_of, generalize
 from dataset_tools.skipped import format_skipped, skip_report
 from unmask.fileio import place_file, read_json, write_json_atomic
@@ -143,21 +143,12 @@ def _fingerprint(mat_files: list[Path], jpegs: Path, legacy: bool, seed: int) ->
     return hashlib.sha1(blob).hexdigest()
 
 
-def _run_jobs(jobs: list, workers: int):
-    """Results in job order (deterministic whatever the number of workers)."""
-    if workers <= 1:
-        yield from map(_convert_job, jobs)
-        return
-    with get_context("spawn").Pool(workers) as pool:
-        yield from pool.imap(_convert_job, jobs, chunksize=16)
-
-
 def _convert_split(split: str, stems: list[str], ids: dict[str, int], mats: Path, jpegs: Path, out: Path,
-                   legacy: bool, fingerprint: str, workers: int) -> dict:
+                   legacy: bool, fingerprint: str, run: JobMap) -> dict:
     """Write ``<out>/<split>.json`` and ``<out>/<split>/``; returns the COCO info block (its statistics)."""
     jobs = [(mats / f"{s}.mat", jpegs / f"{s}.jpg", ids[s], legacy) for s in stems]
     images, annotations, skips, dropped = [], [], {}, Counter()
-    for result in _run_jobs(jobs, workers):
+    for result in run(_convert_job, jobs):
         for reason, item in result.skips:
             skips.setdefault(reason, []).append(item)
         dropped.update(result.dropped)
@@ -205,13 +196,17 @@ def convert(voc_root: Path, out: Path, legacy: bool = False, seed: int = 100,
     ids = {s: i + 1 for i, s in enumerate(stems)}
     splits = split_names(stems, seed)
     infos, reused = {}, []
+    stale = []
     for split in SPLITS:
         previous = read_json(out / f"{split}.json")
         if previous and previous.get("info", {}).get("fingerprint") == fingerprint:
             infos[split] = previous["info"]
             reused.append(split)
         else:
-            infos[split] = _convert_split(split, splits[split], ids, mats, jpegs, out, legacy, fingerprint, workers)
+            stale.append(split)
+    with job_map(workers if stale else 1, chunksize=16) as run:
+        for split in stale:
+            infos[split] = _convert_split(split, splits[split], ids, mats, jpegs, out, legacy, fingerprint, run)
     stem_set = set(stems)
     skipped = {reason: [] for reason in SKIP_REASONS}
     skipped["mat_missing"] = sorted(p.stem for p in jpegs.glob("*.jpg") if p.stem not in stem_set)

@@ -26,12 +26,12 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from dataset_tools.parallel import job_map
 from dataset_tools.mat_format import ImageAnnotation, ObjectAnnotation, PartAnnotation, write_annotation
 from dataset_tools.synth_canvas import (BACKGROUND, Canvas, Difficulty, Effects, background, clutter_texture, finish,
                                         random_blob)
@@ -258,8 +258,8 @@ def _voc_job(job: tuple[Path, int, int, int, tuple[str, ...], Difficulty]) -> in
     tmp = paths[0].with_name(f".{imname}.mat.tmp")
     write_annotation(tmp, scene.annotation)
     tmp.replace(paths[0])
-    write_bytes_atomic(paths[1], _voc_xml(imname, size, scene.objects))
-    write_bytes_atomic(paths[2], _jpeg(scene.image, scene.quality))
+    write_bytes_atomic(paths[1], _voc_xml(imname, size, scene.objects), durable=False)
+    write_bytes_atomic(paths[2], _jpeg(scene.image, scene.quality), durable=False)
     return 1
 
 
@@ -269,15 +269,8 @@ def _folder_job(job: tuple[Path, str, str, int, int, int, Difficulty]) -> int:
     path = root / cls / f"{cls}_{index:05d}.jpg"
     if path.exists():
         return 0
-    write_bytes_atomic(path, _jpeg(*folder_image(style, cls, index, size, seed, difficulty)))
+    write_bytes_atomic(path, _jpeg(*folder_image(style, cls, index, size, seed, difficulty)), durable=False)
     return 1
-
-
-def _run(fn, jobs: list, workers: int) -> int:
-    if workers <= 1 or len(jobs) < 2 * workers:
-        return sum(map(fn, jobs))
-    with get_context("spawn").Pool(workers) as pool:
-        return sum(pool.imap_unordered(fn, jobs, chunksize=8))
 
 
 def folder_classes() -> tuple[str, ...]:
@@ -312,12 +305,13 @@ def generate(out: Path, n_images: int = 2000, size: int = 128, seed: int = 0, im
     voc = out / "VOC2010"
     for sub in ("JPEGImages", "Annotations_Part", "Annotations"):
         (voc / sub).mkdir(parents=True, exist_ok=True)
-    made = {"voc": _run(_voc_job, [(voc, i, size, seed, tuple(classes), level) for i in range(n_images)], workers)}
-    for style, per_class in (("imagenet", imagenet_per_class), ("flickr", flickr_per_class)):
-        for cls in folder_classes():
-            (out / style / cls).mkdir(parents=True, exist_ok=True)
-        jobs = [(out / style, style, cls, i, size, seed, level) for cls in folder_classes() for i in range(per_class)]
-        made[style] = _run(_folder_job, jobs, workers)
+    with job_map(workers) as run:
+        made = {"voc": sum(run(_voc_job, [(voc, i, size, seed, tuple(classes), level) for i in range(n_images)]))}
+        for style, per_class in (("imagenet", imagenet_per_class), ("flickr", flickr_per_class)):
+            for cls in folder_classes():
+                (out / style / cls).mkdir(parents=True, exist_ok=True)
+            jobs = [(out / style, style, cls, i, size, seed, level) for cls in folder_classes() for i in range(per_class)]
+            made[style] = sum(run(_folder_job, jobs))
     counts = {"voc": n_images, "imagenet_per_class": imagenet_per_class, "flickr_per_class": flickr_per_class}
     write_json_atomic(manifest_path, {"options": options, "counts": counts, "generated_now": made,
                                       "elapsed_s": round(time.perf_counter() - start, 2)})

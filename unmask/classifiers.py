@@ -98,11 +98,13 @@ gives, so the model looks like chance in inference mode for epochs while it trai
 
 
 def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64), denoise: Sequence[int] = ()):
-    """A narrow pre-activation ResNet: stride-2 stem conv, one residual block per stage, stride 2
-    between stages. The strided stem lets it read 128 px images (the resolution K needs to see
-    small parts) at the cost of 64 px ones. ``denoise``: the stages followed by a non-local
+    """A narrow pre-activation ResNet: ResNet's stem (stride-2 conv, 3x3 stride-2 max-pool), one
+    residual block per stage, stride 2 between stages. The stem lets it read 128 px images (the
+    resolution K needs to see small parts) at the cost of 32 px ones: every attack step and every
+    training step of the demo runs this network. ``denoise``: the stages followed by a non-local
     denoising block (``s<stage>_denoise``)."""
     x = layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
     for stage, width in enumerate(widths):
         stride = 1 if stage == 0 else 2
         shortcut = x
@@ -122,7 +124,7 @@ def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64), denoise: Sequen
 
 
 small_cnn_fd_base = functools.partial(small_cnn_base, denoise=(1, 2))
-"""small_cnn with a denoising block after its 32x32 and 16x16 stages at 128 px (not the 64x64 one:
+"""small_cnn with a denoising block after its 16x16 and 8x8 stages at 128 px (not the 32x32 one:
 the block's cost grows as (H*W)^2)."""
 
 RESNET_STAGE_OUTPUTS: tuple[str, ...] = ("conv2_block3_out", "conv3_block4_out", "conv4_block23_out", "conv5_block3_out")

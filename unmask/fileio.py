@@ -41,16 +41,20 @@ def _open_temp(path: Path) -> tuple[int, Path]:
             continue
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file, fsync and os.replace: the target is
-    either the old file or the complete new one, and no temporary file is left on error."""
+    either the old file or the complete new one, and no temporary file is left on error.
+
+    durable=False skips the fsync, for files a re-run regenerates (the synthetic images): a killed
+    process still leaves the old file or the new one; only a power cut may lose both."""
     path = Path(path)
     fd, tmp = _open_temp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

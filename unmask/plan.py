@@ -9,6 +9,7 @@ preset (``unmask.registry.TRAIN_PRESETS``), and adversarial training shows its P
 from __future__ import annotations
 
 import inspect
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
@@ -23,17 +24,23 @@ from unmask.presets import ClassifierPreset, ModelSpec, Preset, given
 # ------------------------------------------------------------- the pipeline's calls, shared with the plan
 
 
+def data_workers(preset: Preset) -> int:
+    """Processes for generating and converting the data: the preset's, else one per CPU core."""
+    return preset.data.workers or os.cpu_count() or 1
+
+
 def synthetic_options(preset: Preset) -> dict[str, Any]:
     """Keyword arguments of ``dataset_tools.synthetic.generate`` (empty: no synthetic section)."""
     if preset.data.synthetic is None:
         return {}
-    return {"out": preset.data.root, **given(preset.data.synthetic)}
+    return {"out": preset.data.root, **given(preset.data.synthetic), "workers": data_workers(preset)}
 
 
 def convert_options(preset: Preset) -> dict[str, Any]:
     """Keyword arguments of ``dataset_tools.pascal_part.convert`` (PASCAL-Part -> COCO splits for K)."""
     data = preset.data
-    return {"voc_root": data.root / "VOC2010", "out": data.parts_dir, "legacy": data.legacy_parts}
+    return {"voc_root": data.root / "VOC2010", "out": data.parts_dir, "legacy": data.legacy_parts,
+            "workers": data_workers(preset)}
 
 
 def class_set_options(preset: Preset) -> dict[str, Any]:

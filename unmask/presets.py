@@ -134,7 +134,6 @@ class SyntheticSpec:
     imagenet_per_class: Count | None = key("single-object ImageNet-style images per class", None)
     flickr_per_class: Count | None = key("single-object Flickr-style test images per class", None)
     classes: tuple[ClassName, ...] | None = key("classes drawn (default: every class of the four class sets)", None)
-    workers: PositiveInt | None = key("processes (the output does not depend on it)", None)
     difficulty: Literal["easy", "hard"] | None = key(
         "hard: scale and pose variety, truncation, occlusion, missing parts, lighting, blur, noise; easy: the first generator", None)
 
@@ -155,6 +154,8 @@ class DataSpec:
     parts_dir: Path | None = key("COCO json splits for K (none: <root>/converted/parts)", None)
     classsets_dir: Path | None = key("class-set folders <set>/{train,val,test}/<class>/ for M (none: <root>/converted/classsets, "
                                      "with subsample <root>/converted/classsets_subsample)", None)
+    workers: PositiveInt | None = key("processes generating and converting the data (the output does not depend on it; "
+                                      "none: one per CPU core)", None)
     subsample: Fraction | None = key(
         "the thesis' small crafted dataset: M uses this stratified fraction of every class of every split, linked "
         "into classsets_dir from the full folders (<root>/converted/classsets); the file lists: "
