@@ -1,8 +1,8 @@
 """Mask R-CNN inference speed and peak memory: resnet50/101-FPN at 512/1024 px, batch 1 and 4.
 
-Random weights, Matterport's default heads (NUM_CLASSES 81, 1000 proposals, 100 detections), the
-full detect() path (molding, one compiled graph call, unmolding). Each configuration runs in its
-own subprocess so that its peak memory (max RSS; GPU peak when a GPU is used) is its own.
+Random weights, Matterport's default heads (NUM_CLASSES 81, 1000 proposals, 100 detections with score
+threshold 0), the full detect() path (molding, one compiled graph call, unmolding). Each configuration
+runs in its own subprocess so that its peak memory (max RSS; GPU peak when a GPU is used) is its own.
 
 ``--profile`` times each stage of detect() at batch 1 instead: every graph stage as its own compiled
 sub-model of the inference graph (fed the real intermediate tensors of the same image), molding and
@@ -44,14 +44,15 @@ STAGES = (
 
 
 def build_model(backbone: str, size: int, batch: int):
-    """An inference MaskRCNN with random weights at ``size`` px and the bench's random images."""
+    """An inference MaskRCNN with random weights at ``size`` px (score threshold 0, UnMask's setting: 100
+    detections) and the bench's random images."""
     import numpy as np
 
     from mrcnn.config import Config
     from mrcnn.model import MaskRCNN
 
     config = Config(NAME="bench", BACKBONE=backbone, NUM_CLASSES=81, IMAGES_PER_GPU=batch,
-                    IMAGE_MIN_DIM=size, IMAGE_MAX_DIM=size)
+                    IMAGE_MIN_DIM=size, IMAGE_MAX_DIM=size, DETECTION_MIN_CONFIDENCE=0)
     model = MaskRCNN("inference", config, tempfile.gettempdir())
     rng = np.random.default_rng(0)
     return model, [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(batch)]
@@ -150,6 +151,7 @@ def profile_one(backbone: str, size: int, repeats: int) -> dict:
              **extractor_calls(backbone, size)}
     times = median_times(calls, repeats)
     times["unmolding masks"] = max(times.pop("unmolding boxes + masks") - times["unmolding boxes"], 0.0)
+    times["detections"] = len(model.detect(images)[0]["class_ids"])
     return times
 
 
@@ -157,7 +159,7 @@ def print_profile(backbone: str, size: int, times: dict[str, float]) -> None:
     """The stage table with each stage's share of their sum, then the whole-call and extractor lines."""
     stages = ["molding"] + [name for name, _, _ in STAGES] + ["unmolding boxes", "unmolding masks"]
     total = sum(times[name] for name in stages)
-    print(f"\n{backbone} {size} px, batch 1: per-stage medians")
+    print(f"\n{backbone} {size} px, batch 1, {times['detections']} detections: per-stage medians")
     print(f"{'stage':30} {'s':>7} {'share':>6}")
     for name in stages:
         print(f"{name:30} {times[name]:7.3f} {times[name] / total:6.1%}")
