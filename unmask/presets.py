@@ -342,9 +342,6 @@ class Preset:
         if "eps_search" in self.stages and self.eps_search is None:
             raise PresetError("the eps_search stage needs an eps_search section, e.g. {eps: [1, 2, 4], eval_eps: 8}", "stages")
         any_at = any(m.adversarial_training is not None for m in self.models)
-        if any_at and "pgd_linf" not in ATTACK_PRESETS[self.attack_preset]:
-            raise PresetError(f"adversarial training uses the attack preset's PGD-Linf; {self.attack_preset} has none",
-                              "attack_preset")
         if self.defenses is None:
             object.__setattr__(self, "defenses", tuple(d for d in ("none", "adversarial_training", "unmask", "unmask_threshold")
                                                        if any_at or d != "adversarial_training"))
@@ -360,7 +357,7 @@ class Preset:
 def _check_run(preset: Any, *named: tuple[str, tuple[str, ...]]) -> None:
     """What every kind of preset checks: its run folder (default runs/<name>, inside the working
     directory unless absolute), unique non-empty model names (and ``named`` lists), attacks its attack
-    preset knows."""
+    preset knows, and a PGD-Linf in it when a model is adversarially trained."""
     object.__setattr__(preset, "output", preset.output or Path("runs") / preset.name)
     if not preset.output.is_absolute() and not Path.cwd().joinpath(preset.output).resolve().is_relative_to(Path.cwd().resolve()):
         raise PresetError(f"{preset.output} leaves the working directory; write an absolute path to put the run "
@@ -377,6 +374,9 @@ def _check_run(preset: Any, *named: tuple[str, tuple[str, ...]]) -> None:
             preset_spec(preset.attack_preset, entry.name, entry.eps)
         except ValueError as err:
             raise PresetError(f"{entry.label()}: {err}", "attacks") from None
+    if any(m.adversarial_training for m in preset.models) and "pgd_linf" not in ATTACK_PRESETS[preset.attack_preset]:
+        raise PresetError(f"adversarial training uses the attack preset's PGD-Linf; {preset.attack_preset} has none",
+                          "attack_preset")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -410,9 +410,6 @@ class ClassifierPreset:
     def __post_init__(self) -> None:
         _check_run(self)
         object.__setattr__(self, "data_dir", self.data_dir or self.cifar10 / "converted")
-        if any(m.adversarial_training for m in self.models) and "pgd_linf" not in ATTACK_PRESETS[self.attack_preset]:
-            raise PresetError(f"adversarial training uses the attack preset's PGD-Linf; {self.attack_preset} has none",
-                              "attack_preset")
 
 
 def _jsonable(obj: Any) -> Any:
