@@ -59,6 +59,16 @@ def load_parts_dataset(parts_dir: Path, split: str):
     return dataset
 
 
+def _heads_fit(weights_file: str | Path, num_classes: int) -> bool:
+    """Whether a checkpoint's class-specific heads have ``num_classes`` outputs (a K to fine-tune,
+    not Matterport's 81-class COCO model)."""
+    from mrcnn.weights import read_weights
+
+    entries = dict(read_weights(str(weights_file)).get("mrcnn_class_logits", []))
+    kernel = next((value for name, value in entries.items() if "kernel" in name), None)
+    return kernel is not None and kernel.shape[-1] == num_classes
+
+
 def train_part_extractor(
     parts_dir: Path,
     checkpoint: Path,
@@ -71,8 +81,9 @@ def train_part_extractor(
     """Train K on the PASCAL-Part COCO splits and copy the final epoch's weights to `checkpoint`.
 
     Idempotent: an existing `checkpoint` is returned as is. An interrupted training resumes from its
-    last epoch checkpoint (kept under `<checkpoint>.training/`). `init_weights` (e.g. Matterport's
-    mask_rcnn_coco.h5) loads every layer except the class-specific heads.
+    last epoch checkpoint (kept under `<checkpoint>.training/`). `init_weights`: a K to fine-tune (every
+    layer loaded), or another model such as Matterport's mask_rcnn_coco.h5 (every layer but the
+    class-specific heads, whose class count differs).
     """
     from mrcnn.augment import HorizontalFlip
     from mrcnn.model import MaskRCNN
@@ -96,7 +107,9 @@ def train_part_extractor(
     elif init_weights:
         if not Path(init_weights).is_file():
             raise FileNotFoundError(f"initial K weights {init_weights} not found (e.g. Matterport's mask_rcnn_coco.h5)")
-        model.load_weights(str(init_weights), by_name=True, exclude=list(HEAD_LAYERS))
+        exclude = [] if _heads_fit(init_weights, config.NUM_CLASSES) else list(HEAD_LAYERS)
+        log.info("K starts from %s (%s)", init_weights, "every layer" if not exclude else "class-specific heads excluded")
+        model.load_weights(str(init_weights), by_name=True, exclude=exclude)
     augmentation = HorizontalFlip(flip) if flip else None
     for stage in schedule:
         model.train(
