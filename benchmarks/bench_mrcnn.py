@@ -123,7 +123,8 @@ def host_stage_calls(model, images) -> dict[str, Callable[[], object]]:
 def extractor_calls(backbone: str, size: int) -> dict[str, Callable[[], object]]:
     """UnMask's K (part config "matterport" with this backbone and canvas, random weights with the
     background logit lowered so that all 100 detections are parts: the worst case) on one 150 px image:
-    ``extract`` (the part set, what the evaluator calls) and ``detect`` with full-image masks."""
+    ``extract`` (the part set, what the evaluator calls: no mask head), detect() with the head's masks
+    unpasted (what ``extract`` ran before issue 18) and with full-image masks."""
     import numpy as np
 
     from mrcnn.model import MaskRCNN
@@ -138,7 +139,9 @@ def extractor_calls(backbone: str, size: int) -> dict[str, Callable[[], object]]
     kernel, bias = logits.get_weights()
     logits.set_weights([kernel, bias - 30.0 * (np.arange(len(bias)) == 0)])
     image = np.random.default_rng(0).random((1, 150, 150, 3), dtype=np.float32)
+    canvas = [extractor.k_input(image[0])]
     return {"extractor: extract (part set)": lambda: extractor.extract(image),
+            "extractor: head masks unpasted": lambda: extractor.model.detect(canvas, unmold_masks=False),
             "extractor: detect with masks": lambda: extractor.detect(image)}
 
 
@@ -164,7 +167,8 @@ def print_profile(backbone: str, size: int, times: dict[str, float]) -> None:
     for name in stages:
         print(f"{name:30} {times[name]:7.3f} {times[name] / total:6.1%}")
     print(f"{'sum of stages':30} {total:7.3f}")
-    for name in ("graph, one call", "detect()", "extractor: extract (part set)", "extractor: detect with masks"):
+    for name in ("graph, one call", "detect()", "extractor: extract (part set)", "extractor: head masks unpasted",
+                 "extractor: detect with masks"):
         print(f"{name:30} {times[name]:7.3f} s  {1 / times[name]:6.3f} img/s")
 
 
