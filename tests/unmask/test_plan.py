@@ -64,7 +64,7 @@ def test_demo_plan_resolves_the_settings():
     assert (selection["eps"], selection["steps"], selection["step_size"]) == (8.0, 20, 2.0)
     assert (model_at["action"], model_at["out_path"]) == ("load", "checkpoints/demo/models/small_cnn/CS3a_at.keras")
     evaluation = by_kind["evaluation"][0]
-    assert (evaluation["max_test_images"], evaluation["max_heldout_images"], evaluation["threshold_fpr"]) == (50, 80, 0.1)
+    assert (evaluation["max_test_images"], evaluation["max_heldout_images"], evaluation["threshold_fpr"]) == (100, 80, 0.1)
     assert evaluation["test_images"] == "data/demo/converted/classsets/<class set>/test"
     assert [d["name"] for d in by_kind["defense"]] == ["none", "adversarial_training", "unmask", "unmask_threshold"]
     attacks = {(c["attack"]["name"], c["attack"]["eps"]): c["attack"] for c in by_kind["attack_cell"]}

@@ -227,7 +227,7 @@ def test_demo_preset_values():
     assert given(preset.data.synthetic) == {"n_images": 2000, "size": 128, "seed": 0, "imagenet_per_class": 60,
                                             "flickr_per_class": 50, "difficulty": "hard"}
     assert preset.extractor.config_overrides == {"TRAIN_BN": True, "LEARNING_RATE": 0.01}
-    assert (preset.evaluation.max_test_images, preset.evaluation.max_heldout_images) == (50, 80)
+    assert (preset.evaluation.max_test_images, preset.evaluation.max_heldout_images) == (100, 80)
     assert preset.stages == presets.DEFAULT_STAGES
 
 
