@@ -16,6 +16,7 @@ validation accuracy under the preset's PGD-Linf at eps 8 (its 20 steps), as the 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import time
@@ -115,6 +116,14 @@ def _make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, 
     return step
 
 
+def images_stamp(items: Sequence) -> str:
+    """What a list of (path, label) training images is, for the request: a hash of each file's name,
+    label and size. Images regenerated differently or replaced in the same folder change it (the
+    folder's path alone would not); an identical regeneration keeps it."""
+    listing = [(Path(path).name, int(label), Path(path).stat().st_size) for path, label in items]
+    return hashlib.sha1(json.dumps(listing).encode()).hexdigest()
+
+
 def _request(**kwargs) -> dict:
     """The JSON-normalized training request stored in the model's metadata (for idempotence)."""
     return json.loads(json.dumps(kwargs, default=str))
@@ -160,8 +169,10 @@ def train_classifier(
     weights = None if weights is None or str(weights).lower() == "none" else str(weights)
     out_path = Path(out_path)
     log_path = out_path.with_suffix(".csv")
+    train_items, val_items = validation_items(train_dir, val_dir, class_names, preset, seed)
     request = _request(
         train_dir=Path(train_dir).resolve(), val_dir=Path(val_dir).resolve() if val_dir else None,
+        images=images_stamp(train_items + val_items),
         class_names=list(class_names), arch=arch, preset=preset, epochs=epochs, image_size=image_size,
         weights=weights, adversarial_eps=adversarial_eps, seed=seed, batch_size=batch_size,
         learning_rate=learning_rate, flip=settings.flip, preprocessing=preprocessing,
@@ -179,9 +190,8 @@ def train_classifier(
             if info.extra.get("request") == request:
                 return TrainResult(out_path, info.extra["best_epoch"], info.extra["val_accuracy"],
                                    info.extra["val_adv_accuracy"], info.extra["history"], True, log_path)
-            log.warning("retraining: %s was trained for a different request", out_path)
+            log.warning("retraining: %s was trained for a different request (settings or images)", out_path)
 
-    train_items, val_items = validation_items(train_dir, val_dir, class_names, preset, seed)
     spec = selection = None
     if adversarial_eps is not None:
         spec = adversarial_spec(adversarial_eps, attack_preset, settings.adversarial_steps)

@@ -44,6 +44,24 @@ def test_changed_request_retrains(trained_model, shapes_data, tiny_training, tmp
     assert read_classifier_info(copy).extra["request"]["val_dir"] is None
 
 
+def test_changed_images_in_the_same_folders_retrain(trained_model, shapes_data, tiny_training, tmp_path):
+    """Regenerated data (e.g. another synthetic difficulty) at the same path is not the data M was trained on."""
+    data = tmp_path / "CS3a"
+    shutil.copytree(shapes_data, data)
+    copy = tmp_path / "m.keras"
+    shutil.copy(trained_model[0], copy)
+    shutil.copy(trained_model[0].with_suffix(".json"), copy.with_suffix(".json"))
+    settings = {**tiny_training, "epochs": 1}
+    first = train_classifier(data / "train", data / "val", class_set("CS3a"), "small_cnn", copy, **settings)
+    assert not first.reused  # another folder path and epochs: a new request
+    assert train_classifier(data / "train", data / "val", class_set("CS3a"), "small_cnn", copy, **settings).reused
+    victim = next((data / "train" / class_set("CS3a")[0]).iterdir())
+    victim.write_bytes(victim.read_bytes() + b"\0" * 16)  # same name, other content (and size)
+    again = train_classifier(data / "train", data / "val", class_set("CS3a"), "small_cnn", copy, **settings)
+    assert not again.reused
+    assert read_classifier_info(copy).extra["request"]["images"] != read_classifier_info(trained_model[0]).extra["request"]["images"]
+
+
 def test_adversarial_training_selects_on_benign_and_adversarial_accuracy(shapes_data, tiny_training, tmp_path):
     settings = {**tiny_training, "epochs": 2}
     result = train_classifier(shapes_data / "train", shapes_data / "val", class_set("CS3a"), "small_cnn",
