@@ -97,14 +97,20 @@ SMALL_CNN_BN_MOMENTUM = 0.9
 gives, so the model looks like chance in inference mode for epochs while it trains well."""
 
 
+STEM_POOL_MIN_SIZE = 64
+"""small_cnn's input size from which its stem max-pools."""
+
+
 def small_cnn_base(inputs, widths: Sequence[int] = (16, 32, 64), denoise: Sequence[int] = ()):
-    """A narrow pre-activation ResNet: ResNet's stem (stride-2 conv, 3x3 stride-2 max-pool), one
-    residual block per stage, stride 2 between stages. The stem lets it read 128 px images (the
-    resolution K needs to see small parts) at the cost of 32 px ones: every attack step and every
-    training step of the demo runs this network. ``denoise``: the stages followed by a non-local
-    denoising block (``s<stage>_denoise``)."""
+    """A narrow pre-activation ResNet: ResNet's stem (stride-2 conv, then from STEM_POOL_MIN_SIZE px
+    a 3x3 stride-2 max-pool), one residual block per stage, stride 2 between stages. The stem lets it
+    read 128 px images (the resolution K needs to see small parts) at the cost of 32 px ones: every
+    attack step and every training step of the demo runs this network. Smaller inputs keep the
+    stem's resolution, as CIFAR ResNets do (pooled, a 32 px image ends at 2x2). ``denoise``: the
+    stages followed by a non-local denoising block (``s<stage>_denoise``)."""
     x = layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    if inputs.shape[1] is not None and inputs.shape[1] >= STEM_POOL_MIN_SIZE:
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
     for stage, width in enumerate(widths):
         stride = 1 if stage == 0 else 2
         shortcut = x

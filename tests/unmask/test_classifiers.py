@@ -80,10 +80,13 @@ def test_small_cnn_layers_keep_their_names():
     """Saved models load by layer name: small_cnn_base must keep these."""
     model = build_classifier("small_cnn", 3, weights=None, image_size=32)
     names = [layer.name for layer in model.layers]
-    assert names[:4] == ["image", "preprocess", "stem_conv", "stem_pool"] and names[-3:] == ["final_relu", "avg_pool", "logits"]
+    assert names[:3] == ["image", "preprocess", "stem_conv"] and names[-3:] == ["final_relu", "avg_pool", "logits"]
     assert {n for n in names if n.startswith("s1_")} == {
         "s1_bn1", "s1_relu1", "s1_proj", "s1_conv1", "s1_bn2", "s1_relu2", "s1_conv2", "s1_add"}
-    assert len(names) == 31
+    assert len(names) == 30
+    # from 64 px the stem max-pools (the demo's 128 px models), below it keeps its resolution
+    pooled = [layer.name for layer in build_classifier("small_cnn", 3, weights=None, image_size=64).layers]
+    assert pooled == names[:3] + ["stem_pool"] + names[3:]
 
 
 def test_predict_classes_is_the_batched_argmax():

@@ -15,7 +15,7 @@ def test_session_model_learned_and_kept_its_best_epoch(trained_model):
     assert not result.reused and result.model_path == path
     scores = [row["score"] for row in result.history]
     assert result.best_epoch == int(np.argmax(scores)) + 1
-    assert result.val_accuracy == max(scores) >= 0.6  # chance is 1/3 (45 val images); the 4x stem makes 32 px shapes hard
+    assert result.val_accuracy == max(scores) >= 0.7
     assert result.val_adv_accuracy is None
     with open(result.log_path) as handle:
         rows = list(csv.DictReader(handle))
