@@ -33,7 +33,8 @@ def measure(preset_path: str, cap: int, out: Path) -> dict:
     started = time.time()
     cells = grid.run(progress=lambda message: None)
     seconds = time.time() - started
-    distinct = len(grid.benign_cache.parts) + grid.stats["images_attacked"]
+    # K sees the attacked images of the variants whose defenses need parts (not the AT twin's)
+    distinct = len(grid.benign_cache.parts) + grid.stats["attacked_images_to_k"]
     return {
         "cap": cap,
         "cells": len(cells),

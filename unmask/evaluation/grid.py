@@ -142,7 +142,8 @@ class Grid:
         self.preset = preset
         self.run_dir = preset.output
         self.extractor = CountingExtractor(extractor_factory or self._default_extractor)
-        self.stats = {"cells_computed": 0, "cells_reused": 0, "attacked_batches": 0, "images_attacked": 0}
+        self.stats = {"cells_computed": 0, "cells_reused": 0, "attacked_batches": 0, "images_attacked": 0,
+                      "attacked_images_to_k": 0}
         self.skipped: dict[str, str] = {}
         """Unreadable images left out, "<class set>/<split>/<path>" -> error (results.json counts them)."""
         self._k_identity: list | None = None
@@ -312,6 +313,7 @@ class Grid:
             cache.save(index, y, saved["images"], saved["predicted"], np.asarray(result.success), parts)
             self.stats["attacked_batches"] += 1
             self.stats["images_attacked"] += len(x)
+            self.stats["attacked_images_to_k"] += len(x) if variant.needs_parts else 0
         return Observation(saved["images"], y, saved["predicted"], saved["parts"], classes)
 
     def run(self, progress: Callable[[str], None] = log.info) -> list[CellResult]:
