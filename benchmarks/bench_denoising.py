@@ -19,11 +19,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from children import run_child  # benchmarks/children.py (scripts run as benchmarks/<name>.py)
 
 STAGES = {"conv2": (38, 256), "conv3": (19, 512), "conv4": (10, 1024), "conv5": (5, 2048)}
 """ResNet101's stage outputs at 150 px: (side, channels)."""
@@ -89,18 +90,6 @@ def run_train_step(arch: str, batch: int, repeats: int) -> dict:
             "parameters": model.count_params(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _child(kind: str, name: str, batch: int, repeats: int) -> dict | None:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    command = [sys.executable, os.path.abspath(__file__), "--one", kind, name, "--batch", str(batch),
-               "--repeats", str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        print(f"{kind} {name} failed:\n{done.stderr[-2000:]}", flush=True)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=8)
@@ -117,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if "blocks" in args.parts:
         print(f"\n{'block at':10} {'map':>12} {'affinity MB':>11} {'fwd s':>8} {'fwd+bwd s':>9} {'peak RSS MB':>11}")
         for stage, (side, channels) in STAGES.items():
-            r = _child("block", stage, args.batch, args.repeats)
+            r = run_child(__file__, ["block", stage, "--batch", str(args.batch), "--repeats", str(args.repeats)])
             if r:
                 print(f"{stage + '_out':10} {f'{side}x{side}x{channels}':>12} {r['affinity_mb']:11.1f} "
                       f"{r['forward_s']:8.4f} {r['forward_backward_s']:9.4f} {r['peak_rss_mb']:11.0f}", flush=True)
@@ -125,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{'M':14} {'parameters':>11} {'step s':>8} {'img/s':>7} {'1st step s':>10} {'peak RSS MB':>11}")
         steps = {}
         for arch in ("resnet101", "resnet101_fd"):
-            r = _child("train", arch, args.batch, args.repeats)
+            r = run_child(__file__, ["train", arch, "--batch", str(args.batch), "--repeats", str(args.repeats)])
             if r:
                 steps[arch] = r["step_s"]
                 print(f"{arch:14} {r['parameters']:11,} {r['step_s']:8.3f} {r['images_per_s']:7.2f} "

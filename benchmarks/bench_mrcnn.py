@@ -21,13 +21,14 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from children import run_child  # benchmarks/children.py (scripts run as benchmarks/<name>.py)
 
 PYRAMID = ("fpn_p2", "fpn_p3", "fpn_p4", "fpn_p5", "fpn_p6")
 # Graph stages of the inference model: (name, input layers, output layers); layer names are Matterport's.
@@ -172,18 +173,6 @@ def print_profile(backbone: str, size: int, times: dict[str, float]) -> None:
         print(f"{name:30} {times[name]:7.3f} s  {1 / times[name]:6.3f} img/s")
 
 
-def run_child(args: list[str]) -> dict | None:
-    """Run this script on one configuration in a subprocess; its JSON result, or None (error printed)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--one"] + args, capture_output=True,
-                          text=True, env=env)
-    if done.returncode != 0:
-        print(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}", flush=True)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbones", nargs="+", default=["resnet50", "resnet101"],
@@ -204,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         for backbone in args.backbones:
             for size in args.sizes:
-                times = run_child(["--profile", "--backbones", backbone, "--sizes", str(size),
+                times = run_child(__file__, ["--profile", "--backbones", backbone, "--sizes", str(size),
                                    "--repeats", str(args.repeats)])
                 if times is not None:
                     print_profile(backbone, size, times)
@@ -215,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     for backbone in args.backbones:
         for size in args.sizes:
             for batch in args.batches:
-                r = run_child(["--backbones", backbone, "--sizes", str(size), "--batches", str(batch),
+                r = run_child(__file__, ["--backbones", backbone, "--sizes", str(size), "--batches", str(batch),
                                "--repeats", str(args.repeats)])
                 if r is None:
                     continue
