@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Sequence
+from typing import Collection, Sequence
 
 import h5py
 import keras
@@ -89,8 +89,9 @@ def save_weights(model: keras.Model, filepath: str) -> None:
                 group.create_dataset(name, data=np.asarray(variable.numpy()))
 
 
-def read_weights(filepath: str) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """{layer name: [(weight name, array)]} of the layers with weights, in file order."""
+def read_weights(filepath: str, layers: Collection[str] | None = None) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """{layer name: [(weight name, array)]} of the layers with weights, in file order; with ``layers``,
+    only those are read (a 250 MB checkpoint need not be loaded to inspect one layer)."""
     if not os.path.isfile(filepath):
         raise FileNotFoundError(f"weights file not found: {filepath}")
     try:
@@ -106,6 +107,8 @@ def read_weights(filepath: str) -> dict[str, list[tuple[str, np.ndarray]]]:
             raise ValueError(f"{filepath} is not a Keras/Matterport weights file (no layer_names attribute)")
         result = {}
         for layer_name in _load_attribute(root, "layer_names"):
+            if layers is not None and layer_name not in layers:
+                continue
             if layer_name not in root:
                 raise ValueError(f"{filepath}: layer {layer_name!r} is listed in layer_names but has no group")
             group = root[layer_name]

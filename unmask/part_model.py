@@ -64,7 +64,7 @@ def _heads_fit(weights_file: str | Path, num_classes: int) -> bool:
     not Matterport's 81-class COCO model)."""
     from mrcnn.weights import read_weights
 
-    entries = dict(read_weights(str(weights_file)).get("mrcnn_class_logits", []))
+    entries = dict(read_weights(str(weights_file), layers={"mrcnn_class_logits"}).get("mrcnn_class_logits", []))
     kernel = next((value for name, value in entries.items() if "kernel" in name), None)
     return kernel is not None and kernel.shape[-1] == num_classes
 

@@ -127,3 +127,14 @@ def test_clear_errors(tmp_path, saved):
         pass
     with pytest.raises(ValueError, match="layer_names"):
         W.load_weights(trained.keras_model, str(tmp_path / "empty.h5"))
+
+
+def test_read_weights_can_read_only_the_named_layers(saved):
+    _, path = saved
+    everything = W.read_weights(path)
+    some = W.read_weights(path, layers={"conv1", "mrcnn_mask"})
+    assert list(some) == ["conv1", "mrcnn_mask"]
+    for name, entries in some.items():
+        assert [n for n, _ in entries] == [n for n, _ in everything[name]]
+        for (_, a), (_, b) in zip(entries, everything[name]):
+            np.testing.assert_array_equal(a, b)
