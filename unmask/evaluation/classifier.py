@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unmask.evaluation.grid import MissingInputError
+from unmask.evaluation.grid import MissingInputError, limit_items
 from unmask.fileio import write_json_atomic, write_text_atomic
 from unmask.paper_numbers import CIFAR10, PAPERS, published
 from unmask.presets import ClassifierPreset
@@ -44,10 +44,8 @@ def _test_images(preset: ClassifierPreset, class_names: list[str], size: int) ->
     from unmask.images import list_image_folder
     from unmask.training import load_items
 
-    items = list_image_folder(preset.data_dir / "test", class_names)
-    limit = preset.evaluation.max_test_images
-    if limit is not None and limit < len(items):
-        items = [items[i] for i in sorted(np.random.default_rng(preset.seed).permutation(len(items))[:limit])]
+    items = limit_items(list_image_folder(preset.data_dir / "test", class_names), preset.evaluation.max_test_images,
+                        preset.seed)
     return load_items(items, size)
 
 

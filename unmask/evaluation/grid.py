@@ -82,7 +82,7 @@ def check_inputs(preset: Preset, made_by: frozenset[str] = frozenset()) -> None:
         raise MissingInputError("missing inputs:\n  " + "\n  ".join(missing))
 
 
-def _limit(items: list, limit: int | None, seed: int) -> list:
+def limit_items(items: list, limit: int | None, seed: int) -> list:
     """A seeded random subset of at most `limit` items, in their original order (all when no limit)."""
     if limit is None or len(items) <= limit:
         return items
@@ -206,8 +206,8 @@ class Grid:
             variants[name] = Variant(name, model, path, needs_parts)
             size = info.image_size
         ev, root = self.preset.evaluation, self.preset.data.classsets_dir / class_set
-        test_items = _limit(list_image_folder(root / "test", classes), ev.max_test_images, self.preset.seed)
-        heldout_items = _limit(list_image_folder(root / "val", classes), ev.max_heldout_images, self.preset.seed)
+        test_items = limit_items(list_image_folder(root / "test", classes), ev.max_test_images, self.preset.seed)
+        heldout_items = limit_items(list_image_folder(root / "val", classes), ev.max_heldout_images, self.preset.seed)
         needs_parts = any(d.needs_parts for d in defenses)
         detectors = [d for d in defenses if d.detects]
         skipped: dict[str, dict[str, str]] = {"test": {}, "heldout": {}}
