@@ -221,6 +221,10 @@ PRESETS["demo"] = {
 DeepFool (50 steps) and the VAE paper's C&W (160 steps, one binary-search step: cheap on a CPU)."""
 
 
+PRESETS["vaishnavi2020"] = {"pgd_linf": {"steps": 10, "step_size": 2.0, "random_start": True}}
+"""Foreground attention masks (Vaishnavi et al. 2020): PGD-Linf, 10 steps of 2/255 (eps 8/255 in their
+Table 4); the random start is not stated, Madry's PGD has one (the facts sheet's default)."""
+
 def preset_spec(preset: str, name: str, eps: float | None) -> AttackSpec:
     """The spec of attack ``name`` at budget ``eps`` under a paper preset."""
     if preset not in PRESETS:

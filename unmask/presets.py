@@ -412,6 +412,96 @@ class ClassifierPreset:
         object.__setattr__(self, "data_dir", self.data_dir or self.cifar10 / "converted")
 
 
+# ------------------------------------------------------------------ foreground attention masks (Vaishnavi et al.)
+
+MASK_SOURCES: tuple[str, ...] = ("oracle", "part_model")
+"""Where the X_FG models' masks come from at test time: the dataset's (the paper's oracle) or K's prediction."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForegroundDataSpec:
+    """The image + mask dataset (dataset_tools.fg_pairs layout), built into ``root`` when missing."""
+
+    builder: Literal["miniature", "coco_ic", "gtsrb_ic"] = key(
+        "miniature (embedded: synthetic single-object crops), coco_ic (MS-COCO-IC from a user-supplied COCO) or "
+        "gtsrb_ic (GTSRB-IC from a user-supplied GTSRB, masks by a centre-seeded grabCut)")
+    root: Path = key("where the dataset is (written there when dataset.json is missing)")
+    source: Path | None = key("the user's raw copy: COCO (annotations/instances_{train,val}2014.json, train2014/, "
+                              "val2014/) or GTSRB (Final_Training/Images/, Final_Test/Images/ with GT-final_test.csv); "
+                              "none for the miniature", None)
+    size: PositiveInt = key("image side in pixels (the paper's 32)", 32)
+    seed: int = key("the builder's seed (the miniature's drawings)", 0)
+    train_per_class: PositiveInt = key("miniature: training images per class", 100)
+    test_per_class: PositiveInt = key("miniature: test images per class", 30)
+    difficulty: Literal["easy", "hard"] = key("miniature: the synthetic generator's single-object look", "hard")
+    max_train_images: PositiveInt | None = key("training images used (seeded subset); none: all", None)
+
+    def __post_init__(self) -> None:
+        if (self.builder == "miniature") != (self.source is None):
+            raise PresetError("the miniature has no source; coco_ic and gtsrb_ic need one", "source")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartModelMaskSpec:
+    """The ``part_model`` mask source: K's predicted part masks, united into one foreground mask."""
+
+    checkpoint: Path = key("K's weights (.h5)")
+    config: Literal["small", "matterport"] = key("K's configuration", "matterport")
+    config_overrides: dict[str, Any] = key("any mrcnn Config attribute (free-form)", factory=dict)
+    batch_size: PositiveInt = key("images per detect call", 8)
+    min_confidence: Fraction = key("detections below this score are left out of the mask", 0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForegroundEvaluationSpec:
+    """How the four models are scored."""
+
+    batch_size: PositiveInt = key("images per attack batch", 64)
+    max_test_images: PositiveInt | None = key("test images (seeded subset); none: all", None)
+    adaptive: bool = key("part_model: also the adaptive attack (BPDA: K's mask recomputed at every step, held "
+                         "constant in the backward pass)", True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForegroundPreset:
+    """The foreground-attention experiment (``experiment: foreground``; Vaishnavi et al. Table 4): per model,
+    four classifiers (trained on X or on X_FG = mask * X, naturally or adversarially) scored on benign and
+    PGD-attacked test images; the X_FG models per mask source."""
+
+    name: FileName = key("run name")
+    experiment: Literal["foreground"] = key("foreground: this kind of preset")
+    paper: PaperName = key("published numbers to compare with", "vaishnavi2020")
+    seed: int = key("every random choice flows from it", 0)
+    output: Path | None = key("run folder (none: runs/<name>)", None)
+    data: ForegroundDataSpec = key("the images and their masks")
+    models: tuple[ModelSpec, ...] = key("the classifiers M (each gives X/N, X_FG/N and, with adversarial_training, "
+                                        "X/A and X_FG/A); image_size must be data.size")
+    mask_sources: tuple[Literal["oracle", "part_model"], ...] = key(
+        "test-time masks of the X_FG models: oracle (the dataset's, the paper's setting) and/or part_model (K's)",
+        ("oracle",))
+    part_model: PartModelMaskSpec | None = key("K, for the part_model mask source", None)
+    attack_preset: AttackPresetName = key("the attack settings (vaishnavi2020: PGD-Linf, 10 steps of 2/255)",
+                                          "vaishnavi2020")
+    attacks: tuple[AttackEntry, ...] = key("attacks and budgets (PGD-Linf only: the mask-aware attack)",
+                                           read=(tuple[AttackItem, ...], _expand_attacks))
+    evaluation: ForegroundEvaluationSpec = key("scoring", factory=ForegroundEvaluationSpec)
+    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict, metadata={"internal": True})
+    fingerprint = Preset.fingerprint
+
+    def __post_init__(self) -> None:
+        _check_run(self, ("mask_sources", self.mask_sources))
+        if any(entry.name != "pgd_linf" for entry in self.attacks):
+            raise PresetError("the foreground experiment's attack is the mask-aware PGD-Linf; only pgd_linf", "attacks")
+        if "part_model" in self.mask_sources and self.part_model is None:
+            raise PresetError("the part_model mask source needs a part_model section (K's checkpoint)", "part_model")
+        for i, model in enumerate(self.models):
+            if model.image_size != self.data.size:
+                raise PresetError(f"must equal data.size ({self.data.size})", f"models[{i}].image_size")
+            if model.checkpoints is not None:
+                raise PresetError("not used here: the four models are trained into <output>/models", f"models[{i}].checkpoints")
+            if model.train.flip or (model.adversarial_training and model.adversarial_train().flip):
+                raise PresetError("flips are not supported here (the paper names no augmentation)", f"models[{i}].train.flip")
+
 def _jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -596,6 +686,8 @@ def preset_from_dict(raw: Mapping[str, Any], source: str = "") -> Preset | Class
     """Validate a preset mapping (as read from YAML); ``source`` names the file in errors. A mapping with
     ``experiment: classifier`` is a ClassifierPreset."""
     kind = ClassifierPreset if isinstance(raw, Mapping) and raw.get("experiment") == "classifier" else Preset
+    if isinstance(raw, Mapping) and raw.get("experiment") == "foreground":
+        kind = ForegroundPreset
     try:
         return load_section(kind, raw, source=dict(raw) if isinstance(raw, Mapping) else {})
     except PresetError as err:

@@ -235,9 +235,17 @@ for _entry in (
 ):
     register(_entry)
 
+# Foreground attention masks (Vaishnavi et al. 2020): VGG-19 at 32 px (keras.applications.VGG19 without
+# its top, plus the global-pooling dense head of ``classifiers._head``); the paper names no pretraining,
+# so its presets train it from scratch.
+register(ArchInfo("vgg19", "VGG19", "keras.applications:VGG19", "caffe",
+                  "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"))
+
 for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData'20"),
                PaperInfo("thesis2021", "Xiong 2021 (thesis)"), PaperInfo("demo", "demo", published=False)):
     register(_entry)
+
+register(PaperInfo("vaishnavi2020", "Vaishnavi et al. 2020 (foreground attention masks)"))
 
 # Training recipes of M. BigData'20: the whole network fine-tuned with SGD (lr 0.001, momentum 0.9,
 # weight decay 2e-4, batch 32, 30 epochs, best validation epoch). KDD'19: the ImageNet base frozen,

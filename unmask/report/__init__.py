@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from unmask.fileio import write_text_atomic
+from unmask.fileio import read_json, write_text_atomic
 from unmask.paper_numbers import BIGDATA2020, KDD2019, PAPERS
 from unmask.report.figures import accuracy_bars
 from unmask.report.layouts import (
@@ -121,6 +121,10 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, compare
     """
     run_dir = Path(run_dir)
     check_paper(paper)
+    if (run_dir / "run.json").is_file() and (read_json(run_dir / "run.json") or {}).get("experiment") == "foreground":
+        from unmask.report.foreground import write_foreground_report
+
+        return write_foreground_report(run_dir, out_dir, compare_paper)
     cells = load_results(run_dir)
     if not cells:
         raise ResultsError(f"{run_dir}: the run has no finished cells yet")
