@@ -20,6 +20,7 @@ from unmask.evaluation.grid import model_checkpoint
 from unmask.parts import class_set as lookup_class_set
 from unmask.paper_numbers import CIFAR10
 from unmask.presets import ClassifierPreset, ModelSpec, Preset, given
+from unmask.presets import ForegroundPreset
 
 # ------------------------------------------------------------- the pipeline's calls, shared with the plan
 
@@ -301,6 +302,10 @@ def describe_jobs(preset: Preset | ClassifierPreset, stages: tuple[str, ...] | N
     ``kind``, ``stage`` and the job's resolved settings. Does no work and writes nothing."""
     if isinstance(preset, ClassifierPreset):
         return _classifier_jobs(preset)
+    if isinstance(preset, ForegroundPreset):
+        from unmask.evaluation.foreground import describe_foreground_jobs
+
+        return [_plain(job) for job in describe_foreground_jobs(preset)]
     jobs = []
     for stage in stages or preset.stages:
         jobs += [{"stage": stage, **job} for job in _STAGE_JOBS[stage](preset)]

@@ -7,6 +7,7 @@ import pytest
 from unmask.evaluation import MissingInputError
 from unmask.paper_numbers import published
 from unmask.pipeline import run
+from unmask.plan import describe_jobs
 from unmask.presets import ForegroundPreset, PresetError, load_preset, preset_from_dict
 from unmask.report import write_report
 
@@ -37,6 +38,9 @@ def test_presets_load(name):
     assert isinstance(preset, ForegroundPreset) and preset.paper == "vaishnavi2020"
     assert [(a.name, a.eps) for a in preset.attacks] == [("pgd_linf", 8.0)]
     assert all(m.adversarial_training.eps == 8 for m in preset.models)
+    jobs = describe_jobs(preset)
+    assert [job["kind"] for job in jobs[:5]] == [f"foreground_{preset.data.builder}"] + ["foreground_model"] * 4
+    assert [job["mask_source"] for job in jobs[5:]] == ["none", *preset.mask_sources, "none", *preset.mask_sources]
 
 
 @pytest.mark.parametrize("change, where", [

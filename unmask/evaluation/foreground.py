@@ -107,15 +107,11 @@ def load_split(preset: ForegroundPreset, classes: list[str], split: str, limit: 
     return load_pairs(limit_items(list_pairs(preset.data.root, split, classes), limit, preset.seed))
 
 
-def train_variant(preset: ForegroundPreset, variant: Variant, classes: list[str], train: tuple) -> Path:
-    """Train (or reuse, when its stored request matches) one classifier; returns its .keras path."""
-    import keras
-
+def variant_recipe(preset: ForegroundPreset, variant: Variant):
+    """(the training recipe, the adversarial-training attack or None) of a classifier: the model's train
+    section (its adversarial_training.train changes for A) over its registry recipe."""
     from unmask import registry
     from unmask.attack_specs import preset_spec
-    from unmask.classifiers import build_classifier, read_classifier_info, save_classifier
-    from unmask.foreground import train_masked
-    from unmask.training import _request
 
     model = variant.model
     settings = model.adversarial_train() if variant.training == "A" else model.train
@@ -123,9 +119,46 @@ def train_variant(preset: ForegroundPreset, variant: Variant, classes: list[str]
                              "training preset").resolved(**{k: v for k, v in given(settings).items()
                                                             if k in ("epochs", "batch_size", "learning_rate", "optimizer")})
     spec = preset_spec(preset.attack_preset, "pgd_linf", model.adversarial_training.eps) if variant.training == "A" else None
+    return recipe, spec
+
+
+def recipe_used(recipe) -> dict[str, Any]:
+    """The settings of a training recipe that ``foreground.train_masked`` uses."""
+    return {k: getattr(recipe, k) for k in ("name", "epochs", "batch_size", "learning_rate", "momentum", "weight_decay",
+                                            "optimizer")}
+
+
+def describe_foreground_jobs(preset: ForegroundPreset) -> list[dict[str, Any]]:
+    """The jobs of a foreground run (``unmask run --plan``): build the dataset, train each classifier, score
+    each (classifier, mask source)."""
+    jobs: list[dict[str, Any]] = [{"stage": "data", "kind": f"foreground_{preset.data.builder}", **given(preset.data)}]
+    for variant in variants(preset):
+        recipe, spec = variant_recipe(preset, variant)
+        jobs.append({"stage": "m", "kind": "foreground_model", "model": variant.stem, "data": variant.data,
+                     "training": variant.training, "arch": variant.model.arch, "recipe": recipe_used(recipe),
+                     "adversarial_attack": spec.to_dict() if spec else None,
+                     "out": preset.output / "models" / f"{variant.stem}.keras"})
+    for variant in variants(preset):
+        for source in preset.mask_sources if variant.data == "X_FG" else ("none",):
+            jobs.append({"stage": "evaluate", "kind": "foreground_scores", "model": variant.stem, "mask_source": source,
+                         "attack_preset": preset.attack_preset, "attacks": [e.label() for e in preset.attacks],
+                         **given(preset.evaluation)})
+    return jobs
+
+
+def train_variant(preset: ForegroundPreset, variant: Variant, classes: list[str], train: tuple) -> Path:
+    """Train (or reuse, when its stored request matches) one classifier; returns its .keras path."""
+    import keras
+
+    from unmask.classifiers import build_classifier, read_classifier_info, save_classifier
+    from unmask.foreground import train_masked
+    from unmask.training import _request
+
+    model = variant.model
+    recipe, spec = variant_recipe(preset, variant)
     images, masks, labels = train
     request = {"variant": variant.stem, "data": variant.data, "training": variant.training, "arch": model.arch,
-               "weights": model.weights, "preprocess": model.preprocess, "recipe": dataclasses.asdict(recipe),
+               "weights": model.weights, "preprocess": model.preprocess, "recipe": recipe_used(recipe),
                "attack": spec.to_dict() if spec else None, "seed": preset.seed, "dataset": preset.fingerprint(given(preset.data)),
                "n_train": int(len(labels)), "classes": classes}
     request = _request(**request)
