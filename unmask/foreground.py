@@ -112,6 +112,7 @@ def train_masked(model: keras.Model, images: np.ndarray, masks: np.ndarray, labe
     optimizer.build(model.trainable_variables)
     step = _make_train_step(model, optimizer, recipe.weight_decay, images.shape[1])
     history = []
+    tf.random.set_seed(seed)  # once: re-seeding per batch clears TF's kernel caches, a graph rebuild per step
     for epoch in range(1, recipe.epochs + 1):
         order = np.random.default_rng([seed, epoch]).permutation(len(images))
         total_loss = total_correct = 0.0
@@ -119,7 +120,6 @@ def train_masked(model: keras.Model, images: np.ndarray, masks: np.ndarray, labe
             rows = order[start : start + recipe.batch_size]
             x, m, y = tf.constant(images[rows]), tf.constant(masks[rows]), tf.constant(labels[rows])
             if spec is not None:
-                tf.random.set_seed(seed * 1_000_003 + epoch * 10_007 + start)
                 x = masked_pgd(model, x, y, spec, mask=m)
             loss, correct = step(x * m, y)
             total_loss += float(loss) * len(rows)
