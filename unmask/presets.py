@@ -449,7 +449,8 @@ class PartModelMaskSpec:
     config: Literal["small", "matterport"] = key("K's configuration", "matterport")
     config_overrides: dict[str, Any] = key("any mrcnn Config attribute (free-form)", factory=dict)
     batch_size: PositiveInt = key("images per detect call", 8)
-    min_confidence: Fraction = key("detections below this score are left out of the mask", 0.5)
+    min_confidence: Fraction = key("detections below this score are left out of the mask (the UnMask papers' K: 0, "
+                                   "every detection K keeps)", 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
