@@ -104,3 +104,11 @@ def test_masked_adversarial_training_is_deterministic_and_learns_on_masked_image
     assert all(np.isfinite(row["train_loss"]) for row in history)
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+
+
+def test_vgg19_at_32_px_is_keras_vgg19_without_top_plus_a_dense_head():
+    model = build_classifier("vgg19", 10, None, image_size=32)
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 10)
+    base = next(layer for layer in model.layers if layer.name == "vgg19")
+    assert base.output_shape == (None, 1, 1, 512) and len([w for w in base.weights if "kernel" in w.name]) == 16
+    assert model.layers[-1].name == "logits"
