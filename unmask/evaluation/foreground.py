@@ -64,7 +64,7 @@ def variants(preset: ForegroundPreset) -> list[Variant]:
 
 def check_foreground_inputs(preset: ForegroundPreset) -> None:
     """Before any work: the user's raw dataset (when the dataset is not built yet), K's checkpoint and the
-    ImageNet weights of the models still to train."""
+    ImageNet weights of models that start from them."""
     from unmask import registry
     from unmask.pipeline import imagenet_weights_needed
 
