@@ -9,10 +9,13 @@ miniature) it is shown for reference only. Markdown, CSV and LaTeX files under r
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from unmask.fileio import read_json, write_text_atomic
 from unmask.paper_numbers import COCO_IC, FOREGROUND_DATASETS, FOREGROUND_ROWS, GTSRB_IC, VAISHNAVI2020, published
+from unmask.report import _swap_in, _umask
 from unmask.report.tables import Column, Table, to_markdown, write_table
 from unmask.results import NO_ATTACK, RESULTS_FILE
 
@@ -90,7 +93,20 @@ def write_foreground_report(run_dir: str | Path, out_dir: str | Path | None = No
     results = read_json(run_dir / RESULTS_FILE)
     if not isinstance(results, dict) or results.get("experiment") != "foreground":
         raise ValueError(f"{run_dir / RESULTS_FILE} is not the results of a foreground run")
-    out = Path(out_dir) if out_dir is not None else run_dir / "report"
+    target = Path(out_dir) if out_dir is not None else run_dir / "report"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
+    out.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would make the report private
+    try:
+        written = _write(out, results, compare_paper)
+        _swap_in(out, target)  # whole, as every report: no table of an earlier report stays beside this one
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return [target / path.relative_to(out) for path in written]
+
+
+def _write(out: Path, results: dict, compare_paper: bool) -> list[Path]:
+    """The tables and report.md of a foreground run into ``out``; returns the written files."""
     builder = results["dataset"]["builder"]["name"]
     compare = PAPER_DATASETS.get(builder) if compare_paper else None
     written: list[Path] = []
