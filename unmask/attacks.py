@@ -250,7 +250,7 @@ def _start_point(x: tf.Tensor, norm: float, eps: float | tf.Tensor, random_start
 
 def _pgd_loop(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, eps: float | tf.Tensor, step: float | tf.Tensor,
               steps: int, norm: float, start: tf.Tensor,
-              frozen: np.ndarray | None = None) -> tuple[tf.Tensor, np.ndarray | None]:
+              frozen: np.ndarray | None = None, loss_fn: Callable | None = None) -> tuple[tf.Tensor, np.ndarray | None]:
     """CleverHans' projected_gradient_descent loop from ``start``, minus its ``eps_iter <= eps`` assert:
     fast_gradient_method steps (clipped to [0, 1]), clip_eta onto the ball, [0, 1] clipping. eps and
     step are floats or per-image [N, 1, 1, 1] tensors ([0, 1] units).
@@ -258,14 +258,16 @@ def _pgd_loop(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, eps: float | tf
     ``frozen`` (a bool [N] of images to leave alone) turns on Foolbox 1's ``return_early``
     (iterative_projected_gradient.py L125-153): every other image stops at its first iterate M
     misclassifies, the loop at the first step where all have; returns which images were fooled.
-    (Foolbox 1 steps, projects, then clips; for Linf these clamps compose to the same point.)"""
+    (Foolbox 1 steps, projects, then clips; for Linf these clamps compose to the same point.)
+    ``loss_fn`` (labels, logits) -> loss replaces CleverHans' cross-entropy (the adaptive attacks of
+    ``unmask.vae_attacks`` add a detector term through it)."""
     from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
     from cleverhans.tf2.utils import clip_eta
 
     adv_x = start
     fooled = None if frozen is None else np.zeros(len(frozen), dtype=bool)
     for _ in range(steps):
-        stepped = fast_gradient_method(model, adv_x, step, norm, clip_min=0.0, clip_max=1.0, y=y)
+        stepped = fast_gradient_method(model, adv_x, step, norm, loss_fn=loss_fn, clip_min=0.0, clip_max=1.0, y=y)
         stepped = tf.clip_by_value(x + clip_eta(stepped - x, norm, eps), 0.0, 1.0)
         if frozen is None:
             adv_x = stepped
@@ -420,6 +422,19 @@ def project(x: np.ndarray, x_adv: np.ndarray, norm: float, eps: float | None) ->
     return np.clip(x + delta, 0.0, 1.0).astype(np.float32)
 
 
+def perturb_batches(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: int,
+                    seed: int, perturb_fn: Runner = perturb) -> np.ndarray:
+    """``perturb_fn`` (default: the spec's runner) over checked images in batches, TF's generator re-seeded
+    per batch from ``seed``, each batch projected into [0, 1] and the spec's budget (``project``)."""
+    adversarial = np.empty_like(images)
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size]
+        tf.random.set_seed(seed * 1_000_003 + start)
+        x_adv = perturb_fn(model, tf.constant(x), tf.constant(labels[start : start + batch_size]), spec)
+        adversarial[start : start + len(x)] = project(x, np.asarray(x_adv), spec.norm, _unit(spec.budget))
+    return adversarial
+
+
 def attack(
     model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: int = 32, seed: int = 0,
     predict_clean: bool = True,
@@ -434,12 +449,7 @@ def attack(
         raise ValueError(f"batch size must be positive, got {batch_size}")
     images, labels = validate_inputs(model, images, labels)
     spec = spec.resolved()
-    adversarial = np.empty_like(images)
-    for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size]
-        tf.random.set_seed(seed * 1_000_003 + start)
-        x_adv = perturb(model, tf.constant(x), tf.constant(labels[start : start + batch_size]), spec)
-        adversarial[start : start + len(x)] = project(x, np.asarray(x_adv), spec.norm, _unit(spec.budget))
+    adversarial = perturb_batches(model, images, labels, spec, batch_size, seed)
     predictions_adv = predict_classes(model, adversarial, batch_size)
     return AttackResult(
         images_adv=adversarial,
