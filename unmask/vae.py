@@ -162,20 +162,23 @@ def sample(mu: tf.Tensor, logvar: tf.Tensor, seed: Any = None) -> tf.Tensor:
 
 
 def vae_loss(vae: DualLatentVAE, x_b: tf.Tensor, x_a: tf.Tensor | None, alpha: float = 1.0, beta: float = 100.0,
-             density: str = "kernel", training: bool = True) -> dict[str, tf.Tensor]:
+             density: str = "kernel", training: bool = True, seed: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
     """V's l^c on a benign batch x_b of class c and an adversarial batch x_a pushed to c (None before any
-    exists: the benign half only). Returns the batch-mean terms and their sum under ``total``."""
+    exists: the benign half only). Returns the batch-mean terms and their sum under ``total``. ``seed``
+    (int32 [2]) draws the four samples statelessly; None: TF's global generator."""
+
+    def draw(mu: tf.Tensor, logvar: tf.Tensor, index: int) -> tf.Tensor:
+        return sample(mu, logvar, None if seed is None else seed + tf.constant([0, index], seed.dtype))
+
     mu_r, logvar_r, mu_v_b, logvar_v_b = vae.encode(x_b, training)
-    z_r = sample(mu_r, logvar_r)
-    terms = {"recon_b": reconstruction(x_b, vae.decoder(z_r, training=training)),
+    terms = {"recon_b": reconstruction(x_b, vae.decoder(draw(mu_r, logvar_r, 0), training=training)),
              "kl_r": alpha * kl_divergence(mu_r, logvar_r),
-             "penalty_v_b": -beta * log_one_minus_density(sample(mu_v_b, logvar_v_b), density)}
+             "penalty_v_b": -beta * log_one_minus_density(draw(mu_v_b, logvar_v_b, 1), density)}
     if x_a is not None:
         mu_r_a, logvar_r_a, mu_v, logvar_v = vae.encode(x_a, training)
-        z_v = sample(mu_v, logvar_v)
-        terms.update({"recon_a": reconstruction(x_a, vae.decoder(z_v, training=training)),
+        terms.update({"recon_a": reconstruction(x_a, vae.decoder(draw(mu_v, logvar_v, 2), training=training)),
                       "kl_v": alpha * kl_divergence(mu_v, logvar_v),
-                      "penalty_r_a": -beta * log_one_minus_density(sample(mu_r_a, logvar_r_a), density)})
+                      "penalty_r_a": -beta * log_one_minus_density(draw(mu_r_a, logvar_r_a, 3), density)})
     means = {name: tf.reduce_mean(value) for name, value in terms.items()}
     means["total"] = tf.add_n(list(means.values()))
     return means

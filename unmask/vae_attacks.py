@@ -26,6 +26,7 @@ image, for the same seed.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -42,21 +43,37 @@ def has_detector(model) -> bool:
     return hasattr(model, "detector_pass_loss") and hasattr(model, "bypasses")
 
 
-def _objective(model, gamma: tf.Tensor, targeted: bool) -> tuple[Callable, LossFn]:
+class _Objective:
     """(model_fn, loss_fn) for CleverHans: model_fn returns the logits with l_pass appended as a last
-    column; loss_fn is the attack's ascent objective CE (or -CE(target)) - gamma * l_pass."""
-    detector = has_detector(model)
+    column; loss_fn is the attack's ascent objective CE (or -CE(target)) - gamma * l_pass, gamma per image.
+    Made once per model and direction with gamma in a variable, so CleverHans' compiled gradient is traced
+    once, not once per run of the gamma search."""
 
-    def model_fn(x: tf.Tensor) -> tf.Tensor:
-        logits = model(x, training=False)
-        extra = model.detector_pass_loss(x) if detector else tf.zeros(tf.shape(logits)[:1], logits.dtype)
+    def __init__(self, model, targeted: bool) -> None:
+        self.model, self.targeted, self.detector = model, targeted, has_detector(model)
+        self.gamma = tf.Variable(tf.zeros([0]), shape=tf.TensorShape([None]), trainable=False)
+
+    def model_fn(self, x: tf.Tensor) -> tf.Tensor:
+        logits = self.model(x, training=False)
+        extra = self.model.detector_pass_loss(x) if self.detector else tf.zeros(tf.shape(logits)[:1], logits.dtype)
         return tf.concat([logits, extra[:, None]], axis=1)
 
-    def loss_fn(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    def loss_fn(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
         ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :-1])
-        return (-ce if targeted else ce) - gamma * logits[:, -1]
+        return (-ce if self.targeted else ce) - self.gamma * logits[:, -1]
 
-    return model_fn, loss_fn
+
+_OBJECTIVES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _objective(model, gamma: tf.Tensor, targeted: bool) -> tuple[Callable, LossFn]:
+    """The model's cached ``_Objective`` for this direction, its gamma set to ``gamma``."""
+    objectives = _OBJECTIVES.setdefault(model, {})
+    if targeted not in objectives:
+        objectives[targeted] = _Objective(model, targeted)
+    objective = objectives[targeted]
+    objective.gamma.assign(tf.cast(gamma, tf.float32))
+    return objective.model_fn, objective.loss_fn
 
 
 def _fgsm_once(model, x, y, spec: AttackSpec, gamma: tf.Tensor, targeted: bool) -> tf.Tensor:

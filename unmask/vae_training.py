@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -68,24 +69,48 @@ class MinMaxSettings:
         return {**asdict(self), "attack": self.attack.to_dict()}
 
 
+class _Trainer:
+    """One VAE's Adam and its compiled training steps (benign only, benign + adversarial), made once per
+    VAE and settings; ``reset`` puts the optimiser back to its fresh state (zero moments, step 0), so each
+    call of ``train_class`` trains as with a new Adam without tracing the steps again."""
+
+    def __init__(self, vae: keras.Model, settings: TrainSettings) -> None:
+        self.vae, self.settings = vae, settings
+        self.optimizer = keras.optimizers.Adam(settings.learning_rate)
+        self.optimizer.build(vae.trainable_variables)
+        self.initial = [v.numpy() for v in self.optimizer.variables]
+        self.step = tf.function(self._step, reduce_retracing=True)
+
+    def reset(self) -> None:
+        for variable, value in zip(self.optimizer.variables, self.initial):
+            variable.assign(value)
+
+    def _step(self, xb: tf.Tensor, xa: tf.Tensor | None, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        s = self.settings
+        with tf.GradientTape() as tape:
+            terms = vae_loss(self.vae, xb, xa, s.alpha, s.beta, s.density, training=True, seed=seed)
+        grads = tape.gradient(terms["total"], self.vae.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.vae.trainable_variables))
+        return terms
+
+
+_TRAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def train_class(vae: keras.Model, x_b: np.ndarray, x_a: np.ndarray | None, settings: TrainSettings, epochs: int,
                 seed: int) -> dict[str, float]:
     """Train one class's VAE on its benign images x_b and adversarial images x_a (None or empty: the
-    benign half of the loss). An epoch is one pass over x_b in shuffled batches, each paired with a
-    batch of x_a drawn with replacement. Returns the last epoch's mean terms, ``pairs`` and ``seconds``."""
+    benign half of the loss), with a fresh Adam; the sampling noise is drawn from ``seed`` (stateless), so a
+    resumed run draws what an uninterrupted one does. An epoch is one pass over x_b in shuffled batches, each
+    paired with a batch of x_a drawn with replacement. Returns the last epoch's mean terms, ``pairs``
+    and ``seconds``."""
     rng = np.random.default_rng(seed)
-    tf.random.set_seed(seed)
-    optimizer = keras.optimizers.Adam(settings.learning_rate)
+    trainers = _TRAINERS.setdefault(vae, {})
+    if settings not in trainers:
+        trainers[settings] = _Trainer(vae, settings)
+    trainer = trainers[settings]
+    trainer.reset()
     adversarial = x_a is not None and len(x_a) > 0
-
-    @tf.function(reduce_retracing=True)
-    def step(xb: tf.Tensor, xa: tf.Tensor | None) -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            terms = vae_loss(vae, xb, xa, settings.alpha, settings.beta, settings.density, training=True)
-        grads = tape.gradient(terms["total"], vae.trainable_variables)
-        optimizer.apply_gradients(zip(grads, vae.trainable_variables))
-        return terms
-
     started, pairs, totals = time.perf_counter(), 0, {}
     for _ in range(epochs):
         order = rng.permutation(len(x_b))
@@ -94,7 +119,8 @@ def train_class(vae: keras.Model, x_b: np.ndarray, x_a: np.ndarray | None, setti
         for start in range(0, len(order), settings.batch_size):
             xb = x_b[order[start:start + settings.batch_size]]
             xa = x_a[rng.integers(0, len(x_a), len(xb))] if adversarial else None
-            terms = step(tf.constant(xb), None if xa is None else tf.constant(xa))
+            noise_seed = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
+            terms = trainer.step(tf.constant(xb), None if xa is None else tf.constant(xa), noise_seed)
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + float(value)
             batches += 1
