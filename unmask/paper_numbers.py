@@ -321,7 +321,7 @@ def split_count_table(ours: dict[str, dict[str, dict[str, int]]]) -> str:
 # UnMask cells. Keys: (dataset, column); a column is the attack the detector was trained with (mim_w, cw_l2_w)
 # or "no_defense". V Table 3 cells are (ours, Gong et al.), rows the black-box attack; the orientation and
 # Table 4's last distortion (37.66, derived from the prose) are the facts sheet's reading, marked (?) there.
-JOE2019 = "joe2019"
+VAE2019 = "vae2019"
 VAE_BENIGN_ACCURACY = {  # V Table 2
     ("mnist", "mim_w"): 0.97, ("mnist", "cw_l2_w"): 0.98, ("mnist", "no_defense"): 0.99,
     ("fmnist5", "mim_w"): 0.98, ("fmnist5", "cw_l2_w"): 0.98, ("fmnist5", "no_defense"): 0.99,

@@ -481,11 +481,9 @@ class VAEEvaluationSpec:
     batch_size: PositiveInt = key("images per attack batch", 128)
     classifier_epochs: PositiveInt = key("epochs of the substitute F_s and of Gong et al.'s detector", 10)
     black_box: tuple[dict[str, Any], ...] = key(
-        "black-box attacks on the substitute F_s (V Table 8)",
-        ({"name": "fgsm", "eps": 76.5}, {"name": "pgd_linf", "eps": 102.0, "steps": 90, "step_size": 2.55},
-         {"name": "mim_linf", "eps": 76.5, "steps": 160, "step_size": 2.55, "decay": 0.3},
-         {"name": "cw_l2", "eps": None, "steps": 160, "learning_rate": 0.1, "confidence": 3.0, "initial_const": 10.0,
-          "binary_search_steps": 1}))
+        "black-box attacks on the substitute F_s (default: V Table 8, the vae2019 attack preset, at e 0.3 / 0.4)",
+        tuple({"name": name, "eps": eps, **ATTACK_PRESETS["vae2019"][name]}
+              for name, eps in (("fgsm", 76.5), ("pgd_linf", 102.0), ("mim_linf", 76.5), ("cw_l2", None))))
     gong_attack: dict[str, Any] = key("the attack Gong et al.'s detector is trained with (the training attack, "
                                       "not adaptive)", factory=lambda: {"name": "mim_linf", "eps": 127.5, "steps": 200,
                                                                         "step_size": 2.55, "decay": 0.9})

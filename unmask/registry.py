@@ -265,7 +265,7 @@ for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData
 # The VAE detector's paper (experiment: vae presets). Its numbers are not UnMask cells: they live in
 # paper_numbers' VAE_* tables and the VAE report compares with them, so the UnMask report's paper loops
 # (published=True) leave it out.
-register(PaperInfo("joe2019", "Joe, Hwang & Shin (VAE detector)", published=False))
+register(PaperInfo("vae2019", "Joe, Hwang & Shin (VAE detector)", published=False))
 
 # Training recipes of M. BigData'20: the whole network fine-tuned with SGD (lr 0.001, momentum 0.9,
 # weight decay 2e-4, batch 32, 30 epochs, best validation epoch). KDD'19: the ImageNet base frozen,

@@ -16,8 +16,10 @@ from unmask.presets import load_preset, preset_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "experiments"
-PRESETS = sorted(p for p in EXPERIMENTS.glob("*.yaml") if "experiment: classifier" not in p.read_text())
-"""The UnMask presets (classifier-only presets have their own plan: test_classifier_experiment.py)."""
+PRESETS = sorted(p for p in EXPERIMENTS.glob("*.yaml")
+                 if "experiment: classifier" not in p.read_text() and "experiment: vae" not in p.read_text())
+"""The UnMask presets (classifier-only and VAE-detector presets have their own plans: test_classifier_experiment.py,
+test_vae_experiment.py)."""
 
 
 def kinds(jobs):

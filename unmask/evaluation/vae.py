@@ -14,7 +14,7 @@
    image) of each adaptive attack at every Linf eps; CW-L2_W's success ratio and mean distortion
    ||delta||_2 / sqrt(d) in 0-255 units over its successes (V Table 4).
 6. ``results.json``, ``report/report.md`` (with V's numbers beside ours when the preset's paper is
-   ``joe2019``), ``report/*.png|pdf`` figures and ``run.json`` (every round's figures, timings).
+   ``vae2019``), ``report/*.png|pdf`` figures and ``run.json`` (every round's figures, timings).
 """
 from __future__ import annotations
 

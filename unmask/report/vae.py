@@ -1,5 +1,5 @@
 """The report of a VAE-detector run (``experiment: vae``): Markdown tables beside V's published numbers
-(when the preset's paper is ``joe2019``), the black-box ROC curves (ours and Gong et al. on one panel per
+(when the preset's paper is ``vae2019``), the black-box ROC curves (ours and Gong et al. on one panel per
 attack) and the white-box success-ratio curves over eps."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from unmask.fileio import write_text_atomic
-from unmask.paper_numbers import JOE2019, VAE_BENIGN_ACCURACY, VAE_BLACK_BOX_AUC, VAE_CW_WHITE_BOX
+from unmask.paper_numbers import VAE2019, VAE_BENIGN_ACCURACY, VAE_BLACK_BOX_AUC, VAE_CW_WHITE_BOX
 from unmask.presets import VAEPreset
 from unmask.registry import attack_display
 from unmask.report.figures import line_figure, roc_panels
@@ -23,7 +23,7 @@ def _paper(value: Any) -> str:
 
 def report_lines(preset: VAEPreset, results: dict[str, Any]) -> list[str]:
     """The run's numbers as Markdown, V's published ones beside them when the preset follows V."""
-    compare = preset.paper == JOE2019
+    compare = preset.paper == VAE2019
     dataset = preset.data.dataset
     trained = preset.training.attack["name"]
     paper_key = (dataset, trained)
