@@ -201,10 +201,7 @@ class VAEDetector(keras.Model):
         self.vaes = [DualLatentVAE(self.arch, name=f"vae_{c}") for c in range(num_classes)]
         self.ref_r = self.add_weight(shape=(num_classes,), initializer="zeros", trainable=False, name="ref_r")
         self.ref_v = self.add_weight(shape=(num_classes,), initializer="zeros", trainable=False, name="ref_v")
-
-    def build(self, input_shape: Any = None) -> None:
-        """Nothing to build: every VAE builds its layers when it is made."""
-        self.built = True
+        self.built = True  # every VAE builds its layers when it is made
 
     def means(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """mu_r [N, C, dim_r] and mu_v [N, C, dim_v] of every class's encoder (deterministic: no sampling)."""
@@ -214,32 +211,34 @@ class VAEDetector(keras.Model):
     def log_densities(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """log P_r^c and log P_v^c per class [N, C]: log N(mu | 0, I) without its constant, -||mu||^2 / 2."""
         mu_r, mu_v = self.means(x)
-        return -0.5 * tf.reduce_sum(tf.square(mu_r), -1), -0.5 * tf.reduce_sum(tf.square(mu_v), -1)
+        return _log_density(mu_r), _log_density(mu_v)
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Logits [N, C] = -||mu_r^c(x)||: argmax is the nearest-mean class; linear in the norm, as V
         chose it so attacks do not meet vanishing gradients."""
         mu_r, _ = self.means(x)
-        return -tf.sqrt(tf.reduce_sum(tf.square(mu_r), -1) + 1e-12)
+        return _logits(mu_r)
 
     def predicted_terms(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
         """For the predicted class y_hat: ``pred``, ``log_pr``, ``log_pv`` and the references ``ref_r``,
-        ``ref_v`` (all [N]); differentiable in x except through the choice of y_hat."""
-        log_pr, log_pv = self.log_densities(x)
+        ``ref_v`` (all [N]), and the ``logits``; differentiable in x except through the choice of y_hat."""
+        mu_r, mu_v = self.means(x)
+        log_pr, log_pv = _log_density(mu_r), _log_density(mu_v)
         pred = tf.argmax(log_pr, axis=1, output_type=tf.int32)
         return {"pred": pred, "log_pr": tf.gather(log_pr, pred, batch_dims=1),
                 "log_pv": tf.gather(log_pv, pred, batch_dims=1),
-                "ref_r": tf.gather(self.ref_r, pred), "ref_v": tf.gather(self.ref_v, pred)}
+                "ref_r": tf.gather(self.ref_r, pred), "ref_v": tf.gather(self.ref_v, pred), "logits": _logits(mu_r)}
 
     def score(self, x: tf.Tensor) -> tf.Tensor:
         """Detection score [N]: log P_v^{y_hat}(x) (higher = more suspicious)."""
         return self.predicted_terms(x)["log_pv"]
 
-    def detector_pass_loss(self, x: tf.Tensor) -> tf.Tensor:
-        """V's l_pass [N] = max(0, log P_v^{y_hat}(x) - E[log P_v^{y_hat}] over benign X_b^{y_hat}): zero once
-        the detector is bypassed (the interface ``unmask.vae_attacks`` adds to an attack's loss)."""
+    def logits_and_pass_loss(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The logits and V's l_pass [N] = max(0, log P_v^{y_hat}(x) - E[log P_v^{y_hat}] over benign
+        X_b^{y_hat}), zero once the detector is bypassed, from one pass through the encoders: the interface
+        ``unmask.vae_attacks`` adds to an attack's loss."""
         terms = self.predicted_terms(x)
-        return tf.nn.relu(terms["log_pv"] - terms["ref_v"])
+        return terms["logits"], tf.nn.relu(terms["log_pv"] - terms["ref_v"])
 
     def bypasses(self, x: tf.Tensor) -> np.ndarray:
         """C1 and C2 per image (bool [N]): log P_v^{y_hat} below and log P_r^{y_hat} above class y_hat's benign means."""
@@ -256,6 +255,15 @@ class VAEDetector(keras.Model):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "arch": asdict(self.arch), "num_classes": self.num_classes}
+
+
+def _log_density(mu: tf.Tensor) -> tf.Tensor:
+    """log N(mu | 0, I) per class [N, C] without its constant: -||mu||^2 / 2."""
+    return -0.5 * tf.reduce_sum(tf.square(mu), -1)
+
+
+def _logits(mu_r: tf.Tensor) -> tf.Tensor:
+    return -tf.sqrt(tf.reduce_sum(tf.square(mu_r), -1) + 1e-12)
 
 
 def batched(fn: Any, x: np.ndarray, batch_size: int = 256) -> Any:

@@ -1,8 +1,8 @@
 """Adaptive white-box attacks on a classifier that carries a detector (V section 4.3): FGSM_W, PGD_W, MIM_W
 and CW-L2_W, each the attack's loss -/+ gamma * l_pass with an outer binary search over gamma.
 
-A model "carries a detector" when it has ``detector_pass_loss(x) -> [N]`` (V's l_pass, zero once the
-detector is bypassed) and ``bypasses(x) -> bool [N]`` (V's success conditions C1 and C2), as
+A model "carries a detector" when it has ``logits_and_pass_loss(x) -> (logits, [N])`` (V's l_pass, zero
+once the detector is bypassed) and ``bypasses(x) -> bool [N]`` (V's success conditions C1 and C2), as
 ``unmask.vae.VAEDetector`` does. For any other model l_pass is 0 and every image bypasses: the _W
 attack is then the plain attack (so the registry's budget and bounds tests run on plain M as well).
 
@@ -40,7 +40,7 @@ LossFn = Callable[..., tf.Tensor]
 
 def has_detector(model) -> bool:
     """Whether the model carries a detector the _W attacks bypass."""
-    return hasattr(model, "detector_pass_loss") and hasattr(model, "bypasses")
+    return hasattr(model, "logits_and_pass_loss") and hasattr(model, "bypasses")
 
 
 class _Objective:
@@ -54,8 +54,11 @@ class _Objective:
         self.gamma = tf.Variable(tf.zeros([0]), shape=tf.TensorShape([None]), trainable=False)
 
     def model_fn(self, x: tf.Tensor) -> tf.Tensor:
-        logits = self.model(x, training=False)
-        extra = self.model.detector_pass_loss(x) if self.detector else tf.zeros(tf.shape(logits)[:1], logits.dtype)
+        if self.detector:
+            logits, extra = self.model.logits_and_pass_loss(x)
+        else:
+            logits = self.model(x, training=False)
+            extra = tf.zeros(tf.shape(logits)[:1], logits.dtype)
         return tf.concat([logits, extra[:, None]], axis=1)
 
     def loss_fn(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -123,10 +126,10 @@ class _ShiftedLogits:
         self.detector = has_detector(model)
 
     def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
-        logits = self.model(x, training=False)
         if not self.detector:
-            return logits
-        shift = self.gamma * self.model.detector_pass_loss(x)
+            return self.model(x, training=False)
+        logits, extra = self.model.logits_and_pass_loss(x)
+        shift = self.gamma * extra
         return logits + tf.one_hot(self.y, tf.shape(logits)[1], dtype=logits.dtype) * shift[:, None]
 
 

@@ -72,7 +72,9 @@ def test_classifier_and_detector_outputs(detector, images):
     np.testing.assert_allclose(detector.score(images).numpy(), -0.5 * np.sum(mu_v[rows, terms["pred"]] ** 2, -1),
                                rtol=1e-5)
     assert detector.bypasses(images).shape == (5,) and detector.bypasses(images).dtype == bool
-    assert detector.detector_pass_loss(images).shape == (5,)
+    logits_again, pass_loss = detector.logits_and_pass_loss(images)
+    np.testing.assert_allclose(logits_again.numpy(), logits, rtol=1e-6)
+    assert pass_loss.shape == (5,)
 
 
 def test_calibrate_sets_class_means_and_the_conditions(detector, images):
@@ -84,7 +86,7 @@ def test_calibrate_sets_class_means_and_the_conditions(detector, images):
     terms = {k: v.numpy() for k, v in detector.predicted_terms(images).items()}
     expected = (terms["log_pv"] < terms["ref_v"]) & (terms["log_pr"] > terms["ref_r"])
     np.testing.assert_array_equal(detector.bypasses(images), expected)
-    np.testing.assert_allclose(detector.detector_pass_loss(images).numpy(),
+    np.testing.assert_allclose(detector.logits_and_pass_loss(images)[1].numpy(),
                                np.maximum(0, terms["log_pv"] - terms["ref_v"]), rtol=1e-5, atol=1e-7)
 
 
