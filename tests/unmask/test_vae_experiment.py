@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from dataset_tools.idx import FMNIST5_CLASSES, check_idx_folder, load_catdog, load_idx_dataset, read_idx
+from unmask.cli import main
 from unmask.evaluation.grid import MissingInputError
 from unmask.plan import describe_jobs
 from unmask.presets import PresetError, VAEPreset, preset_from_dict
@@ -105,3 +106,5 @@ def test_a_tiny_run_end_to_end(tmp_path, monkeypatch):
     assert (out / "report" / "black_box_roc.png").is_file() and (out / "report" / "white_box_success.png").is_file()
     manifest = json.loads((out / "run.json").read_text())
     assert [r["round"] for r in manifest["rounds"]] == [0, 1] and "success_ratio" in manifest["rounds"][1]
+    main(["report", str(out), "--compare-paper", "--out", str(tmp_path / "again")])
+    assert (tmp_path / "again" / "report.md").read_text() == report

@@ -88,7 +88,8 @@ def _auc_pair(benign: np.ndarray, attacked: np.ndarray) -> tuple[float | None, A
 
 
 def black_box(preset: VAEPreset, detector, substitute, gong, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """V Table 3's protocol: per attack on F_s, AUC of ours and of Gong et al. (fooling and all x_a)."""
+    """V Table 3's protocol: per attack on F_s, AUC of ours and of Gong et al. (fooling and all x_a), and
+    the ROC points of the fooling ones."""
     from unmask.attacks import perturb_batches
     from unmask.vae import batched
 
@@ -104,11 +105,12 @@ def black_box(preset: VAEPreset, detector, substitute, gong, x: np.ndarray, y: n
         ours, gongs = batched(detector.score, adversarial), _gong_score(gong, adversarial)
         row = {"fools_substitute": float(np.mean(np.argmax(batched(substitute, adversarial), axis=1) != y)),
                "fools_vae": float(fooled.mean()), "n_fooling": int(fooled.sum())}
-        curves = {}
+        row["roc"] = {}
         for name, benign, attacked in (("ours", ours_benign, ours), ("gong", gong_benign, gongs)):
-            row[f"auc_{name}"], curves[name] = _auc_pair(benign[negatives], attacked[fooled])
+            row[f"auc_{name}"], curve = _auc_pair(benign[negatives], attacked[fooled])
             row[f"auc_{name}_all"], _ = _auc_pair(benign, attacked)
-        rows[spec.label()] = {**row, "curves": curves}
+            row["roc"][name] = None if curve is None else {"fpr": curve.fpr.tolist(), "tpr": curve.tpr.tolist()}
+        rows[spec.label()] = row
         log.info("black-box %s: AUC ours %s, Gong %s", spec.label(), row["auc_ours"], row["auc_gong"])
     return rows
 
@@ -211,12 +213,12 @@ def run_vae_experiment(preset: VAEPreset) -> Path:
     timings["white_box"] = round(time.time() - started, 1)
     results = {"preset": preset.name, "dataset": preset.data.dataset, "n_train": len(data["y_train"]),
                "n_test": len(y), "benign_accuracy": benign,
-               "black_box": {k: {m: v for m, v in row.items() if m != "curves"} for k, row in blackbox.items()},
+               "black_box": blackbox,
                "white_box": whitebox, "rounds": [_round_summary(r) for r in rounds]}
     write_json_atomic(out / "results.json", results)
     from unmask.report.vae import write_vae_report
 
-    report = write_vae_report(preset, results, blackbox, out / "report")
+    report = write_vae_report(preset, results, out / "report")
     write_json_atomic(out / "run.json", {"preset": preset.source, "preset_name": preset.name, "paper": preset.paper,
                                          "seed": preset.seed, "timings_s": timings, "rounds": rounds,
                                          "artifacts": {"results": str(out / "results.json"),

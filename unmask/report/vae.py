@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from unmask.fileio import write_text_atomic
+from unmask.fileio import read_json, write_text_atomic
 from unmask.paper_numbers import VAE2019, VAE_BENIGN_ACCURACY, VAE_BLACK_BOX_AUC, VAE_CW_WHITE_BOX
 from unmask.presets import VAEPreset
 from unmask.registry import attack_display
@@ -21,9 +21,10 @@ def _paper(value: Any) -> str:
     return "" if value is None else f" (paper {value})"
 
 
-def report_lines(preset: VAEPreset, results: dict[str, Any]) -> list[str]:
-    """The run's numbers as Markdown, V's published ones beside them when the preset follows V."""
-    compare = preset.paper == VAE2019
+def report_lines(preset: VAEPreset, results: dict[str, Any], compare: bool | None = None) -> list[str]:
+    """The run's numbers as Markdown, V's published ones beside them when ``compare`` (None: when the
+    preset follows V)."""
+    compare = preset.paper == VAE2019 if compare is None else compare
     dataset = preset.data.dataset
     trained = preset.training.attack["name"]
     paper_key = ("mnist" if dataset == "digits" else dataset, trained)  # the miniature stands in for MNIST
@@ -73,14 +74,15 @@ def report_lines(preset: VAEPreset, results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_vae_report(preset: VAEPreset, results: dict[str, Any], black_box: dict[str, Any], out_dir: Path) -> list[Path]:
+def write_vae_report(preset: VAEPreset, results: dict[str, Any], out_dir: Path,
+                     compare: bool | None = None) -> list[Path]:
     """report.md, the black-box ROC panels and the white-box curves under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_text_atomic(out_dir / "report.md", "\n".join(report_lines(preset, results)) + "\n")]
+    written = [write_text_atomic(out_dir / "report.md", "\n".join(report_lines(preset, results, compare)) + "\n")]
     panels = []
-    for label, row in black_box.items():
-        curves = [(f"{who}", row["curves"][key].fpr, row["curves"][key].tpr, row[f"auc_{key}"])
-                  for key, who in (("ours", "VAE detector"), ("gong", "Gong et al.")) if row["curves"][key] is not None]
+    for label, row in results["black_box"].items():
+        curves = [(who, row["roc"][key]["fpr"], row["roc"][key]["tpr"], row[f"auc_{key}"])
+                  for key, who in (("ours", "VAE detector"), ("gong", "Gong et al.")) if row["roc"][key] is not None]
         panels.append((label, curves))
     if panels:
         written += roc_panels("Black-box detection", panels, out_dir, "black_box_roc")
@@ -91,3 +93,21 @@ def write_vae_report(preset: VAEPreset, results: dict[str, Any], black_box: dict
         written += line_figure("White-box adaptive attacks", "Linf eps", "success ratio (C1 and C2)", series, out_dir,
                                "white_box_success")
     return written
+
+
+def is_vae_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a VAE-detector run (its run.json's preset is ``experiment: vae``)."""
+    info = read_json(Path(run_dir) / "run.json") or {}
+    return (info.get("preset") or {}).get("experiment") == "vae"
+
+
+def rewrite_vae_report(run_dir: Path, out_dir: Path | None = None, compare: bool | None = None) -> list[Path]:
+    """`unmask report` on a VAE-detector run: its report again from run.json's preset and results.json."""
+    from unmask.presets import preset_from_dict
+
+    run_dir = Path(run_dir)
+    results = read_json(run_dir / "results.json")
+    if results is None:
+        raise FileNotFoundError(f"{run_dir / 'results.json'} not found: the run has not finished its evaluation")
+    preset = preset_from_dict(read_json(run_dir / "run.json")["preset"], str(run_dir / "run.json"))
+    return write_vae_report(preset, results, Path(out_dir) if out_dir else run_dir / "report", compare)
