@@ -55,6 +55,10 @@ _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "initial_const": (_positive, "> 0"),
     "binary_search_steps": (_positive_int, "a positive integer"),
     "foolbox1": (lambda v: isinstance(v, bool), "True or False"),
+    # The adaptive attacks on a detector (unmask.vae_attacks): the weight of the detector-bypass loss and
+    # the number of runs of its binary search (0: one run at that weight).
+    "gamma": (_non_negative, ">= 0"),
+    "gamma_search_steps": (_number(lambda v: v >= 0 and int(v) == v), "a non-negative integer"),
 }
 
 
@@ -82,6 +86,8 @@ class AttackSpec:
     initial_const: float | None = None
     binary_search_steps: int | None = None
     foolbox1: bool | None = None
+    gamma: float | None = None
+    gamma_search_steps: int | None = None
 
     def __post_init__(self) -> None:
         info = self.info

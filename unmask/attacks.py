@@ -251,7 +251,7 @@ def _start_point(x: tf.Tensor, norm: float, eps: float | tf.Tensor, random_start
 def _pgd_loop(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, eps: float | tf.Tensor, step: float | tf.Tensor,
               steps: int, norm: float, start: tf.Tensor,
               frozen: np.ndarray | None = None, mask: tf.Tensor | Callable[[tf.Tensor], tf.Tensor] | None = None,
-              region: tf.Tensor | None = None) -> tuple[tf.Tensor, np.ndarray | None]:
+              region: tf.Tensor | None = None, loss_fn: Callable | None = None) -> tuple[tf.Tensor, np.ndarray | None]:
     """CleverHans' projected_gradient_descent loop from ``start``, minus its ``eps_iter <= eps`` assert:
     fast_gradient_method steps (clipped to [0, 1]), clip_eta onto the ball, [0, 1] clipping. eps and
     step are floats or per-image [N, 1, 1, 1] tensors ([0, 1] units).
@@ -266,7 +266,9 @@ def _pgd_loop(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, eps: float | tf
     sign-gradient step at that point, taken on the mask's pixels only (d(mask * x)/dx = mask; a mask
     recomputed from the iterate is held constant in the backward pass: BPDA). ``region`` (0/1, or None:
     anywhere) is where the perturbation may be non-zero. An all-ones mask and region give the plain loop's
-    iterates bit for bit."""
+    iterates bit for bit.
+    ``loss_fn`` (labels, logits) -> loss replaces CleverHans' cross-entropy (the adaptive attacks of
+    ``unmask.vae_attacks`` add a detector term through it)."""
     from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
     from cleverhans.tf2.utils import clip_eta
 
@@ -274,10 +276,11 @@ def _pgd_loop(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, eps: float | tf
     fooled = None if frozen is None else np.zeros(len(frozen), dtype=bool)
     for _ in range(steps):
         if mask is None:
-            stepped = fast_gradient_method(model, adv_x, step, norm, clip_min=0.0, clip_max=1.0, y=y)
+            stepped = fast_gradient_method(model, adv_x, step, norm, loss_fn=loss_fn, clip_min=0.0, clip_max=1.0, y=y)
         else:
             seen = mask(adv_x) if callable(mask) else mask
-            stepped = fast_gradient_method(model, adv_x * seen, step, norm, clip_min=0.0, clip_max=1.0, y=y)
+            stepped = fast_gradient_method(model, adv_x * seen, step, norm, loss_fn=loss_fn, clip_min=0.0, clip_max=1.0,
+                                           y=y)
             stepped = tf.where(seen > 0, stepped, adv_x)
         delta = stepped - x if region is None else (stepped - x) * region
         stepped = tf.clip_by_value(x + clip_eta(delta, norm, eps), 0.0, 1.0)
@@ -449,6 +452,12 @@ def craft(images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: 
     return adversarial
 
 
+def perturb_batches(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: int,
+                    seed: int, perturb_fn: Runner = perturb) -> np.ndarray:
+    """``perturb_fn`` (default: the spec's runner) on ``model`` over checked images, batched as ``craft``."""
+    return craft(images, labels, spec, batch_size, seed, lambda x, y, rows: perturb_fn(model, x, y, spec))
+
+
 def attack(
     model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, spec: AttackSpec, batch_size: int = 32, seed: int = 0,
     predict_clean: bool = True,
@@ -463,8 +472,7 @@ def attack(
         raise ValueError(f"batch size must be positive, got {batch_size}")
     images, labels = validate_inputs(model, images, labels)
     spec = spec.resolved()
-    adversarial = craft(images, labels, spec, batch_size, seed,
-                        lambda x, y, rows: perturb(model, x, y, spec))
+    adversarial = perturb_batches(model, images, labels, spec, batch_size, seed)
     predictions_adv = predict_classes(model, adversarial, batch_size)
     return AttackResult(
         images_adv=adversarial,

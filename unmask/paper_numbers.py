@@ -349,3 +349,25 @@ def _parse_vaishnavi() -> dict[PaperKey, float]:
 
 
 PUBLISHED.update(_parse_vaishnavi())
+# ------------------------------------------------------------------------------------------------------------
+# Joe, Hwang & Shin, "Learning to Disentangle Robust and Vulnerable Features for Adversarial Detection" (the VAE
+# detector, experiment: vae presets; facts sheet section 3.5). Kept apart from PUBLISHED: its tables are not
+# UnMask cells. Keys: (dataset, column); a column is the attack the detector was trained with (mim_w, cw_l2_w)
+# or "no_defense". V Table 3 cells are (ours, Gong et al.), rows the black-box attack; the orientation and
+# Table 4's last distortion (37.66, derived from the prose) are the facts sheet's reading, marked (?) there.
+VAE2019 = "vae2019"
+VAE_BENIGN_ACCURACY = {  # V Table 2
+    ("mnist", "mim_w"): 0.97, ("mnist", "cw_l2_w"): 0.98, ("mnist", "no_defense"): 0.99,
+    ("fmnist5", "mim_w"): 0.98, ("fmnist5", "cw_l2_w"): 0.98, ("fmnist5", "no_defense"): 0.99,
+    ("catdog", "mim_w"): 0.96, ("catdog", "cw_l2_w"): 0.96, ("catdog", "no_defense"): 0.99,
+}
+VAE_BLACK_BOX_AUC = {  # V Table 3: (dataset, trained with) -> black-box attack -> (ours, Gong et al.)
+    ("mnist", "mim_w"): {"fgsm": (0.99, 0.99), "pgd_linf": (0.99, 0.96), "mim_linf": (0.99, 0.90), "cw_l2": (0.97, 0.64)},
+    ("mnist", "cw_l2_w"): {"fgsm": (0.98, 0.99), "pgd_linf": (0.99, 0.99), "mim_linf": (0.99, 0.98), "cw_l2": (0.97, 0.96)},
+    ("fmnist5", "mim_w"): {"fgsm": (0.98, 0.99), "pgd_linf": (0.97, 0.79), "mim_linf": (0.98, 0.92), "cw_l2": (0.96, 0.64)},
+    ("fmnist5", "cw_l2_w"): {"fgsm": (0.99, 0.97), "pgd_linf": (0.99, 0.96), "mim_linf": (0.99, 0.97), "cw_l2": (0.97, 0.95)},
+}
+VAE_CW_WHITE_BOX = {  # V Table 4: (dataset, trained with) -> (success ratio, mean L2 distortion ||delta||_2/sqrt(d), 0-255)
+    ("mnist", "mim_w"): (0.32, 45.08), ("mnist", "cw_l2_w"): (0.28, 48.25),
+    ("fmnist5", "mim_w"): (0.18, 43.34), ("fmnist5", "cw_l2_w"): (0.19, 37.66),
+}

@@ -21,8 +21,7 @@ from unmask.plan import (
     subsample_options, synthetic_options,
 )
 from unmask.paper_numbers import K_MAP, K_ROW, split_count_table
-from unmask.presets import ClassifierPreset, ModelSpec, Preset
-from unmask.presets import ForegroundPreset
+from unmask.presets import ClassifierPreset, ForegroundPreset, ModelSpec, Preset, VAEPreset
 from unmask.fileio import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -219,6 +218,10 @@ def run(preset: Preset | ClassifierPreset, stages: tuple[str, ...] | None = None
         from unmask.evaluation.foreground import run_foreground_experiment
 
         return run_foreground_experiment(preset)
+    if isinstance(preset, VAEPreset):
+        from unmask.evaluation.vae import run_vae_experiment
+
+        return run_vae_experiment(preset)
     stages = stages or preset.stages
     check_stage_inputs(preset, stages)
     run_dir = preset.output

@@ -8,6 +8,7 @@ preset (``unmask.registry.TRAIN_PRESETS``), and adversarial training shows its P
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 from dataclasses import asdict
@@ -19,8 +20,7 @@ from unmask.attack_specs import adversarial_spec, preset_spec
 from unmask.evaluation.grid import model_checkpoint
 from unmask.parts import class_set as lookup_class_set
 from unmask.paper_numbers import CIFAR10
-from unmask.presets import ClassifierPreset, ModelSpec, Preset, given
-from unmask.presets import ForegroundPreset
+from unmask.presets import ClassifierPreset, ForegroundPreset, ModelSpec, Preset, VAEPreset, given
 
 # ------------------------------------------------------------- the pipeline's calls, shared with the plan
 
@@ -306,6 +306,10 @@ def describe_jobs(preset: Preset | ClassifierPreset, stages: tuple[str, ...] | N
         from unmask.evaluation.foreground import describe_foreground_jobs
 
         return [_plain(job) for job in describe_foreground_jobs(preset)]
+    if isinstance(preset, VAEPreset):
+        return [{"stage": "vae", "kind": "vae experiment (train, black-box, white-box, report)",
+                 "dataset": preset.data.dataset, "training": _plain(dataclasses.asdict(preset.training)),
+                 "evaluation": _plain(dataclasses.asdict(preset.evaluation))}]
     jobs = []
     for stage in stages or preset.stages:
         jobs += [{"stage": stage, **job} for job in _STAGE_JOBS[stage](preset)]

@@ -503,6 +503,124 @@ class ForegroundPreset:
             if model.train.flip or (model.adversarial_training and model.adversarial_train().flip):
                 raise PresetError("flips are not supported here (the paper names no augmentation)", f"models[{i}].train.flip")
 
+# ------------------------------------------------------------------ the VAE detector (experiment: vae)
+
+
+def _attack_mapping(value: dict, where: str, needs_eps: bool = True) -> dict:
+    """Check a free-form attack mapping ({name, eps, options}) as an AttackSpec would take it."""
+    from unmask.attack_specs import AttackSpec
+
+    raw = dict(value)
+    if "name" not in raw:
+        raise PresetError("an attack mapping needs a name, e.g. {name: mim_w, eps: 127.5, steps: 200}", where)
+    try:
+        AttackSpec(**{"eps": 255.0 if not needs_eps and raw.get("eps") is None else None, **raw})
+    except (TypeError, ValueError) as err:
+        raise PresetError(str(err), where) from None
+    return raw
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAEDataSpec:
+    """The data of a VAE-detector experiment (V section 3.6)."""
+
+    dataset: Literal["digits", "mnist", "fmnist5", "catdog"] = key(
+        "digits (scikit-learn's bundled 8x8 digits upsampled to 28x28: the offline miniature), mnist or fmnist5 "
+        "(user-supplied IDX files), catdog (a user-supplied face folder cat/ and dog/)", "digits")
+    path: Path | None = key("folder of the IDX files (mnist, fmnist5) or of the cat/ and dog/ faces (catdog)", None)
+    digits: tuple[Annotated[int, _within(0, 9)], ...] = key("digits: the digit classes used", (0, 1, 2, 3, 4))
+    max_train_per_class: PositiveInt | None = key("training images per class (seeded subset); none: all", None)
+    max_test_images: PositiveInt | None = key("test images scored (seeded subset); none: all", None)
+
+    def __post_init__(self) -> None:
+        if self.dataset != "digits" and self.path is None:
+            raise PresetError(f"dataset {self.dataset} reads user-supplied files: give their folder", "path")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAETrainingSpec:
+    """The min-max training (V Algorithm 1, reconstructed) and the VAE loss; V gives alpha, beta and the
+    training attack (Table 7), the rest are the facts sheet's defaults."""
+
+    architecture: Literal["mnist", "fmnist5", "catdog"] = key("V Table 7 architecture", "mnist")
+    alpha: Positive = key("KL weight", 1.0)
+    beta: Positive = key("z error penalty weight", 100.0)
+    density: Literal["kernel", "literal"] = key("N(z|0,I) in the penalty: kernel exp(-|z|^2/2), or the literal "
+                                                "normalised density (vanishes numerically)", "kernel")
+    init_epochs: PositiveInt = key("epochs of the first round (benign only)", 20)
+    epochs: PositiveInt = key("epochs per class per min-max round", 20)
+    batch_size: PositiveInt = key("pairs per step", 64)
+    learning_rate: Positive = key("Adam's learning rate", 1e-3)
+    rounds: Count = key("min-max rounds after the benign one (at most)", 3)
+    stop_ratio: Fraction = key("stop once a round's success ratio is at most this", 0.0)
+    sources_per_class: PositiveInt = key("images of the other classes attacked toward each class per round", 100)
+    attack: dict[str, Any] = key("the training attack A_W (V Table 7: MIM_W e 0.5 = 127.5, i 3000, ss 1e-3 = 0.255, "
+                                 "df 0.9, bs 0)", factory=lambda: {"name": "mim_w", "eps": 127.5, "steps": 3000,
+                                                                  "step_size": 0.255, "decay": 0.9, "gamma": 1.0,
+                                                                  "gamma_search_steps": 0})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attack", _attack_mapping(self.attack, "attack"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAEEvaluationSpec:
+    """The evaluation (V section 3.4): black-box detection AUC against Gong et al., white-box success
+    ratio over eps, C&W-L2_W success ratio and distortion."""
+
+    batch_size: PositiveInt = key("images per attack batch", 128)
+    classifier_epochs: PositiveInt = key("epochs of the substitute F_s and of Gong et al.'s detector", 10)
+    black_box: tuple[dict[str, Any], ...] = key(
+        "black-box attacks on the substitute F_s (default: V Table 8, the vae2019 attack preset, at e 0.3 / 0.4)",
+        tuple({"name": name, "eps": eps, **ATTACK_PRESETS["vae2019"][name]}
+              for name, eps in (("fgsm", 76.5), ("pgd_linf", 102.0), ("mim_linf", 76.5), ("cw_l2", None))))
+    gong_attack: dict[str, Any] = key("the attack Gong et al.'s detector is trained with (the training attack, "
+                                      "not adaptive)", factory=lambda: {"name": "mim_linf", "eps": 127.5, "steps": 200,
+                                                                        "step_size": 2.55, "decay": 0.9})
+    white_box: tuple[dict[str, Any], ...] = key(
+        "white-box adaptive attacks, run at every white_box_eps (their eps is ignored)",
+        ({"name": "fgsm_w", "gamma_search_steps": 3}, {"name": "pgd_w", "steps": 240, "step_size": 2.55},
+         {"name": "mim_w", "steps": 1200, "step_size": 0.255, "decay": 0.9}))
+    white_box_eps: tuple[Eps, ...] = key("Linf budgets of the success-ratio curves, 0-255 units (0.2-0.8)",
+                                         (51.0, 102.0, 153.0, 204.0))
+    cw: dict[str, Any] | None = key("CW-L2_W (V Table 4); none: skipped",
+                                    factory=lambda: {"name": "cw_l2_w", "steps": 12000, "learning_rate": 0.01,
+                                                     "confidence": 200.0, "initial_const": 10.0,
+                                                     "gamma_search_steps": 3})
+    max_white_box_images: PositiveInt | None = key("test images attacked white-box (seeded subset); none: all", None)
+
+    def __post_init__(self) -> None:
+        for index, attack in enumerate(self.black_box):
+            _attack_mapping(attack, f"black_box[{index}]")
+        for index, attack in enumerate(self.white_box):
+            _attack_mapping(attack, f"white_box[{index}]", needs_eps=False)
+        _attack_mapping(self.gong_attack, "gong_attack")
+        if self.cw is not None:
+            _attack_mapping(self.cw, "cw")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAEPreset:
+    """A VAE-detector experiment (``experiment: vae``; Joe, Hwang & Shin; no K, no UnMask): per-class
+    dual-latent VAEs trained by the min-max game, scored black-box against Gong et al. and white-box
+    under adaptive attacks (``unmask.evaluation.vae``)."""
+
+    name: FileName = key("run name")
+    experiment: Literal["vae"] = key("vae: this kind of preset")
+    paper: PaperName = key("published numbers to compare with", "demo")
+    seed: int = key("every random choice flows from it", 0)
+    output: Path | None = key("run folder (none: runs/<name>)", None)
+    data: VAEDataSpec = key("the data", factory=VAEDataSpec)
+    training: VAETrainingSpec = key("the VAEs and the min-max game", factory=VAETrainingSpec)
+    evaluation: VAEEvaluationSpec = key("scoring", factory=VAEEvaluationSpec)
+    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict, metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output", self.output or Path("runs") / self.name)
+        if not self.output.is_absolute() and not Path.cwd().joinpath(self.output).resolve().is_relative_to(
+                Path.cwd().resolve()):
+            raise PresetError(f"{self.output} leaves the working directory; write an absolute path", "output")
+
 def _jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -689,6 +807,8 @@ def preset_from_dict(raw: Mapping[str, Any], source: str = "") -> Preset | Class
     kind = ClassifierPreset if isinstance(raw, Mapping) and raw.get("experiment") == "classifier" else Preset
     if isinstance(raw, Mapping) and raw.get("experiment") == "foreground":
         kind = ForegroundPreset
+    if isinstance(raw, Mapping) and raw.get("experiment") == "vae":
+        kind = VAEPreset
     try:
         return load_section(kind, raw, source=dict(raw) if isinstance(raw, Mapping) else {})
     except PresetError as err:

@@ -194,6 +194,30 @@ for _entry in (
 ):
     register(_entry)
 
+# The adaptive (white-box) attacks of Joe, Hwang & Shin's VAE detector (V Table 8, unmask.vae_attacks):
+# the attack's loss -/+ gamma * l_pass (the detector-bypass loss of a model that has a detector; none:
+# the plain attack), an outer binary search over gamma (gamma_search_steps runs; 0 = one run). Defaults
+# are V Table 8's; a step size relative to eps: PGD_W ss 0.01 and MIM_W ss 1e-3 at eps 0.3.
+for _entry in (
+    AttackInfo("fgsm_w", "FGSM_W", INF, "unmask.vae_attacks:run_fgsm_w", ("gamma", "gamma_search_steps"),
+               {"gamma": 1.0, "gamma_search_steps": 3}, library="ours, on CleverHans 4 fast_gradient_method"),
+    AttackInfo("pgd_w", "PGD_W", INF, "unmask.vae_attacks:run_pgd_w",
+               ("steps", "step_size", "random_start", "gamma", "gamma_search_steps"),
+               {"steps": 240, "step_size": 1 / 30, "random_start": True, "gamma": 1.0, "gamma_search_steps": 3},
+               library="ours, on unmask.attacks' PGD loop"),
+    AttackInfo("mim_w", "MIM_W", INF, "unmask.vae_attacks:run_mim_w",
+               ("steps", "step_size", "decay", "gamma", "gamma_search_steps"),
+               {"steps": 1200, "step_size": 1 / 300, "decay": 0.9, "gamma": 1.0, "gamma_search_steps": 3},
+               library="ours, CleverHans 4 momentum_iterative_method's loop with a loss term"),
+    AttackInfo("cw_l2_w", "CW-L2_W", 2, "unmask.vae_attacks:run_cw_l2_w",
+               ("steps", "learning_rate", "confidence", "initial_const", "binary_search_steps", "gamma",
+                "gamma_search_steps"),
+               {"steps": 12_000, "learning_rate": 0.01, "confidence": 200.0, "initial_const": 10.0,
+                "binary_search_steps": 1, "gamma": 1.0, "gamma_search_steps": 3},
+               eps_required=False, library="ours, on Foolbox 3 L2CarliniWagnerAttack"),
+):
+    register(_entry)
+
 # Architectures, in the papers' row order.
 _KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 for _entry in (
@@ -244,6 +268,10 @@ register(ArchInfo("vgg19", "VGG19", "keras.applications:VGG19", "caffe",
 for _entry in (PaperInfo("kdd2019", "KDD'19"), PaperInfo("bigdata2020", "BigData'20"),
                PaperInfo("thesis2021", "Xiong 2021 (thesis)"), PaperInfo("demo", "demo", published=False)):
     register(_entry)
+# The VAE detector's paper (experiment: vae presets). Its numbers are not UnMask cells: they live in
+# paper_numbers' VAE_* tables and the VAE report compares with them, so the UnMask report's paper loops
+# (published=True) leave it out.
+register(PaperInfo("vae2019", "Joe, Hwang & Shin (VAE detector)", published=False))
 
 register(PaperInfo("vaishnavi2020", "Vaishnavi et al. 2020 (foreground attention masks)"))
 

@@ -20,7 +20,8 @@ from unmask.training import load_items
 BUDGETS = {math.inf: 8.0, 2: 300.0}  # a real budget per norm, 0-255 units
 # Fast settings per option (not per attack): few steps, and C&W's learning rate and constant large
 # enough to move the images within them.
-FAST_OPTIONS = {"steps": 5, "binary_search_steps": 2, "learning_rate": 0.05, "initial_const": 1.0}
+FAST_OPTIONS = {"steps": 5, "binary_search_steps": 2, "learning_rate": 0.05, "initial_const": 1.0,
+                "gamma_search_steps": 2}
 # An invalid value of every spec option, with the error it must raise.
 BAD_OPTIONS = {
     "steps": (0, "steps must be a positive integer"),
@@ -32,6 +33,8 @@ BAD_OPTIONS = {
     "initial_const": (0.0, "initial_const must be > 0"),
     "binary_search_steps": (2.5, "binary_search_steps must be a positive integer"),
     "foolbox1": (1, "foolbox1 must be True or False"),
+    "gamma": (-0.5, "gamma must be >= 0"),
+    "gamma_search_steps": (1.5, "gamma_search_steps must be a non-negative integer"),
 }
 
 

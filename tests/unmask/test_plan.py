@@ -16,9 +16,10 @@ from unmask.presets import load_preset, preset_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "experiments"
-PRESETS = sorted(p for p in EXPERIMENTS.glob("*.yaml") if "experiment: classifier" not in p.read_text())
-"""The UnMask presets (classifier-only presets have their own plan: test_classifier_experiment.py)."""
-PRESETS = [p for p in PRESETS if "experiment: foreground" not in p.read_text()]  # test_foreground_experiment.py
+OTHER_KINDS = ("experiment: classifier", "experiment: foreground", "experiment: vae")
+PRESETS = sorted(p for p in EXPERIMENTS.glob("*.yaml") if not any(kind in p.read_text() for kind in OTHER_KINDS))
+"""The UnMask presets (the other kinds have their own plans: test_classifier_experiment.py,
+test_foreground_experiment.py, test_vae_experiment.py)."""
 
 
 def kinds(jobs):

@@ -17,8 +17,13 @@ def _report(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
     if args.check_expected or args.write_expected:
         return _expected(run_dir, args)
-    written = write_report(run_dir, out_dir=args.out, compare_paper=args.compare_paper or args.paper is not None,
-                           paper=args.paper)
+    from unmask.report.vae import is_vae_run, rewrite_vae_report
+
+    if is_vae_run(run_dir):  # experiment: vae, with V's numbers on --compare-paper (or when its paper is vae2019)
+        written = rewrite_vae_report(run_dir, args.out, True if args.compare_paper else None)
+    else:
+        written = write_report(run_dir, out_dir=args.out, compare_paper=args.compare_paper or args.paper is not None,
+                               paper=args.paper)
     index = written[-1]
     print(f"report of {run_dir}: {len(written)} files in {index.parent}")
     for path in written:

@@ -72,3 +72,17 @@ def accuracy_bars(title: str, groups: Sequence[str], series: dict[str, Sequence[
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=max(len(series), 1), fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, out_dir, stem)
+
+
+def line_figure(title: str, x_label: str, y_label: str, series: dict[str, tuple[Sequence[float], Sequence[float]]],
+                out_dir: Path, stem: str, y_limits: tuple[float, float] = (0.0, 1.02)) -> list[Path]:
+    """One plot with a marked line per named (xs, ys) series, e.g. the VAE detector's white-box success
+    ratio over eps, one line per adaptive attack."""
+    fig = Figure(figsize=(4.8, 4.0))
+    ax = fig.add_subplot()
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", linewidth=1.5, label=label)
+    ax.set(ylim=y_limits, xlabel=x_label, ylabel=y_label, title=title)
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)
+    return _save(fig, out_dir, stem)
