@@ -48,6 +48,7 @@ class TrainSettings:
     alpha: float = 1.0
     beta: float = 100.0
     density: str = "kernel"
+    penalty_on: str = "mean"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class _Trainer:
     def _step(self, xb: tf.Tensor, xa: tf.Tensor | None, seed: tf.Tensor) -> dict[str, tf.Tensor]:
         s = self.settings
         with tf.GradientTape() as tape:
-            terms = vae_loss(self.vae, xb, xa, s.alpha, s.beta, s.density, training=True, seed=seed)
+            terms = vae_loss(self.vae, xb, xa, s.alpha, s.beta, s.density, training=True, seed=seed,
+                             penalty_on=s.penalty_on)
         grads = tape.gradient(terms["total"], self.vae.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.vae.trainable_variables))
         return terms

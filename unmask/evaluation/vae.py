@@ -170,7 +170,7 @@ def _train_models(preset: VAEPreset, data: dict[str, np.ndarray]):
     classes = int(y.max()) + 1
     settings = MinMaxSettings(
         TrainSettings(training.epochs, training.batch_size, training.learning_rate, training.alpha, training.beta,
-                      training.density),
+                      training.density, training.penalty_on),
         _spec(training.attack), init_epochs=training.init_epochs, rounds=training.rounds,
         stop_ratio=training.stop_ratio, sources_per_class=training.sources_per_class,
         attack_batch=preset.evaluation.batch_size, seed=preset.seed)
