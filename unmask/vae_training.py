@@ -92,7 +92,8 @@ class _Trainer:
             terms = vae_loss(self.vae, xb, xa, s.alpha, s.beta, s.density, training=True, seed=seed,
                              penalty_on=s.penalty_on)
         grads = tape.gradient(terms["total"], self.vae.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.vae.trainable_variables))
+        # the benign half leaves z_v's log-variance head out of the loss: no gradient, nothing to apply
+        self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, self.vae.trainable_variables) if g is not None])
         return terms
 
 
