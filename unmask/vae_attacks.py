@@ -199,7 +199,8 @@ def attack_toward(model, images: np.ndarray, targets: np.ndarray, spec: AttackSp
     once = _ONCE[spec.name]
     adversarial = perturb_batches(model, images, targets, spec, batch_size, seed,
                                   perturb_fn=lambda m, x, t, s: gamma_search(m, x, t, s, once, targeted=True))
-    success = np.concatenate([succeeded(model, tf.constant(adversarial[i:i + batch_size]), targets[i:i + batch_size],
-                                        True) for i in range(0, len(images), batch_size)]) if len(images) else \
-        np.zeros(0, dtype=bool)
+    success = np.zeros(len(images), dtype=bool)
+    for start in range(0, len(images), batch_size):
+        batch = slice(start, start + batch_size)
+        success[batch] = succeeded(model, tf.constant(adversarial[batch]), targets[batch], True)
     return adversarial, success

@@ -1,7 +1,6 @@
 """Training the VAE detector (unmask/vae_training.py) on the digits miniature: a few steps of the min-max
 game (two rounds) separate benign from FGSM images better than chance; the game resumes after a kill without
 repeating a finished round, and ends where an uninterrupted run ends."""
-from pathlib import Path
 
 import numpy as np
 import pytest

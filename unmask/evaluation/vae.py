@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from unmask.evaluation.grid import MissingInputError
-from unmask.fileio import write_json_atomic, write_text_atomic
+from unmask.fileio import write_json_atomic
 from unmask.presets import VAEPreset
 
 log = logging.getLogger(__name__)
