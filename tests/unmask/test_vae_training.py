@@ -47,7 +47,8 @@ def test_a_few_steps_separate_benign_from_fgsm(digits, tmp_path):
 
 def test_minmax_resumes_after_a_kill_without_repeating_a_round(digits, tmp_path, monkeypatch):
     x, y, _, _ = digits
-    x, y = x[::4], y[::4]
+    keep = np.flatnonzero(y < 2)[::4]  # two classes, 20 images: the resume logic, not the detector, is tested
+    x, y = x[keep], y[keep]
     tiny = VAEArchitecture("tiny", (28, 28, 1), 4, 4, 3, False, 4, 4, 4)
     settings = MinMaxSettings(TrainSettings(epochs=1, batch_size=16), AttackSpec(
         "mim_w", 127.5, steps=2, step_size=25.5, decay=0.9, gamma=1.0, gamma_search_steps=0), init_epochs=1,
@@ -55,7 +56,7 @@ def test_minmax_resumes_after_a_kill_without_repeating_a_round(digits, tmp_path,
 
     def fresh() -> VAEDetector:
         tf.keras.utils.set_random_seed(3)
-        return VAEDetector(tiny, 3)
+        return VAEDetector(tiny, 2)
 
     _, whole = minmax_train(fresh(), x, y, settings, tmp_path / "whole")
 
