@@ -241,10 +241,12 @@ def baseline_cnn(input_shape: tuple[int, int, int], outputs: int) -> keras.Model
         keras.layers.Dense(500, activation="relu"), keras.layers.Dense(outputs)])
 
 
-def train_cnn(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int = 64,
-              learning_rate: float = 1e-3, seed: int = 0) -> keras.Model:
-    """Adam on sparse cross-entropy from logits, shuffled with ``seed`` (the settings V does not give)."""
+def train_cnn(input_shape: tuple[int, int, int], outputs: int, x: np.ndarray, y: np.ndarray, epochs: int,
+              batch_size: int = 64, learning_rate: float = 1e-3, seed: int = 0) -> keras.Model:
+    """A ``baseline_cnn`` initialised and shuffled from ``seed`` (so a resumed run builds the same one),
+    trained with Adam on sparse cross-entropy from logits (the settings V does not give)."""
     keras.utils.set_random_seed(seed)
+    model = baseline_cnn(input_shape, outputs)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
