@@ -401,17 +401,19 @@ def _deepfool_foolbox1(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, steps:
     return tf.constant(np.where(found[:, None, None, None], current, x.numpy()))
 
 
-def run_cw_l2(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec) -> tf.Tensor:
+def run_cw_l2(model: tf.keras.Model, x: tf.Tensor, y: tf.Tensor, spec: AttackSpec, targeted: bool = False) -> tf.Tensor:
     """Foolbox's Carlini-Wagner L2; eps None = the smallest adversarial it finds, an eps clips onto
     the L2 ball. Foolbox returns an all-zero image where it found none (its initial ``best_advs``);
-    such images stay clean here, so a black image never counts as C&W's result."""
+    such images stay clean here, so a black image never counts as C&W's result. ``targeted``: y are
+    target classes (Foolbox's TargetedMisclassification; the VAE detector's training attack)."""
     import foolbox as fb
 
     cw = fb.attacks.L2CarliniWagnerAttack(
         binary_search_steps=int(spec.binary_search_steps), steps=int(spec.steps), stepsize=spec.learning_rate,
         confidence=spec.confidence, initial_const=spec.initial_const,
     )
-    raw, clipped, _ = cw(_foolbox_model(model), x, y, epsilons=_unit(spec.eps))
+    criterion = fb.criteria.TargetedMisclassification(y) if targeted else y
+    raw, clipped, _ = cw(_foolbox_model(model), x, criterion, epsilons=_unit(spec.eps))
     found = tf.reduce_any(tf.not_equal(raw, 0.0), axis=[1, 2, 3], keepdims=True)
     return tf.where(found, clipped, x)
 

@@ -547,6 +547,8 @@ class VAETrainingSpec:
     beta: Positive = key("z error penalty weight", 100.0)
     density: Literal["kernel", "literal"] = key("N(z|0,I) in the penalty: kernel exp(-|z|^2/2), or the literal "
                                                 "normalised density (vanishes numerically)", "kernel")
+    penalty_on: Literal["mean", "sample"] = key("where the penalty's density is taken: the encoder's mean (what "
+                                                "inference reads) or a sampled z", "mean")
     init_epochs: PositiveInt = key("epochs of the first round (benign only)", 20)
     epochs: PositiveInt = key("epochs per class per min-max round", 20)
     batch_size: PositiveInt = key("pairs per step", 64)

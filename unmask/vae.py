@@ -12,7 +12,9 @@ stride 1 and ReLU (stride 2 would make the last Dense 50,176 x 784), a sigmoid o
 + alpha * KL(z_r(x_b)) + alpha * KL(z_v(x_a)) - beta * [log(1 - N(z_r(x_a))) + log(1 - N(z_v(x_b)))],
 alpha = 1, beta = 100. The literal normalised density N(z | 0, I) is at most (2 pi)^(-d/2) (6.4e-4 in 8-D,
 ~1e-26 in 64-D), so the last term vanishes; the default ``density="kernel"`` uses the unnormalised
-exp(-||z||^2 / 2) on the sampled z (the facts sheet's default), ``"literal"`` the printed one.
+exp(-||z||^2 / 2) (the facts sheet's default), ``"literal"`` the printed one; the density is taken at the
+encoder's mean (``penalty_on="mean"``, default: the facts sheet allows "the sampled z (or mu)", and mu is
+what inference reads) or at a sampled z.
 
 ``VAEDetector``: the N VAEs. As a classifier its logits are -||mu_r^c(x)|| (V's nearest-mean classifier
 on P_r: the class whose robust code lies nearest the prior mean), so every attack runs on it; as a
@@ -35,6 +37,7 @@ import tensorflow as tf
 from unmask.fileio import read_json, write_json_atomic
 
 DENSITIES = ("kernel", "literal")
+PENALTY_INPUTS = ("mean", "sample")
 _LOG_FLOOR = 1e-7  # log(1 - N) is floored at log(1e-7) where N reaches 1 (z = 0 under the kernel)
 
 
@@ -162,23 +165,32 @@ def sample(mu: tf.Tensor, logvar: tf.Tensor, seed: Any = None) -> tf.Tensor:
 
 
 def vae_loss(vae: DualLatentVAE, x_b: tf.Tensor, x_a: tf.Tensor | None, alpha: float = 1.0, beta: float = 100.0,
-             density: str = "kernel", training: bool = True, seed: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+             density: str = "kernel", training: bool = True, seed: tf.Tensor | None = None,
+             penalty_on: str = "mean") -> dict[str, tf.Tensor]:
     """V's l^c on a benign batch x_b of class c and an adversarial batch x_a pushed to c (None before any
     exists: the benign half only). Returns the batch-mean terms and their sum under ``total``. ``seed``
-    (int32 [2]) draws the four samples statelessly; None: TF's global generator."""
+    (int32 [2]) draws the samples statelessly; None: TF's global generator. ``penalty_on``: the z error
+    penalty's N(E(x) | 0, I) at the encoder's mean (``mean``, what the classifier and the detector read
+    at inference) or at a sampled z (``sample``; with sigma near 1, as the KL term pulls it, a sampled
+    8-D z lies ~2.8 from the origin whatever mu is, so that penalty barely moves mu)."""
+    if penalty_on not in PENALTY_INPUTS:
+        raise ValueError(f"penalty_on must be one of {PENALTY_INPUTS}, got {penalty_on!r}")
 
     def draw(mu: tf.Tensor, logvar: tf.Tensor, index: int) -> tf.Tensor:
         return sample(mu, logvar, None if seed is None else seed + tf.constant([0, index], seed.dtype))
 
+    def penalised(mu: tf.Tensor, logvar: tf.Tensor, index: int) -> tf.Tensor:
+        return mu if penalty_on == "mean" else draw(mu, logvar, index)
+
     mu_r, logvar_r, mu_v_b, logvar_v_b = vae.encode(x_b, training)
     terms = {"recon_b": reconstruction(x_b, vae.decoder(draw(mu_r, logvar_r, 0), training=training)),
              "kl_r": alpha * kl_divergence(mu_r, logvar_r),
-             "penalty_v_b": -beta * log_one_minus_density(draw(mu_v_b, logvar_v_b, 1), density)}
+             "penalty_v_b": -beta * log_one_minus_density(penalised(mu_v_b, logvar_v_b, 1), density)}
     if x_a is not None:
         mu_r_a, logvar_r_a, mu_v, logvar_v = vae.encode(x_a, training)
         terms.update({"recon_a": reconstruction(x_a, vae.decoder(draw(mu_v, logvar_v, 2), training=training)),
                       "kl_v": alpha * kl_divergence(mu_v, logvar_v),
-                      "penalty_r_a": -beta * log_one_minus_density(draw(mu_r_a, logvar_r_a, 3), density)})
+                      "penalty_r_a": -beta * log_one_minus_density(penalised(mu_r_a, logvar_r_a, 3), density)})
     means = {name: tf.reduce_mean(value) for name, value in terms.items()}
     means["total"] = tf.add_n(list(means.values()))
     return means

@@ -13,7 +13,8 @@ attack is then the plain attack (so the registry's budget and bounds tests run o
 - CW-L2_W: Foolbox's C&W objective is closed, so ``unmask.attacks.run_cw_l2`` runs on the model's
   logits with gamma * l_pass added to the true class's logit: C&W then minimises
   ||delta||^2 + c * max(0, Z_y + gamma * l_pass - max_{i != y} Z_i + kappa), i.e. V's "+ gamma * l_pass"
-  for a gradient-descent attack, inside C&W's hinge (it stops pushing once that margin is met).
+  for a gradient-descent attack, inside C&W's hinge (it stops pushing once that margin is met); toward
+  a target t (V's CW-L2_W-trained variant) max(0, max_{i != t} Z_i - Z_t + gamma * l_pass + kappa).
 
 The gamma search (the facts sheet's default, after C&W's search over c): every image starts at the
 spec's gamma; a run that succeeds (misclassified, or the target reached, and C1 and C2) halves toward
@@ -119,10 +120,12 @@ def _mim_once(model, x, y, spec: AttackSpec, gamma: tf.Tensor, targeted: bool) -
 
 class _ShiftedLogits:
     """The model's logits with gamma * l_pass added to the logit of each image's class ``y`` (C&W's
-    "+ gamma * l_pass" inside its closed objective; see the module docstring)."""
+    "+ gamma * l_pass" inside its closed objective; see the module docstring); for a target class
+    ``y`` (targeted), subtracted from the target's logit, which C&W's targeted hinge maximises."""
 
-    def __init__(self, model, y: tf.Tensor, gamma: tf.Tensor) -> None:
-        self.model, self.y, self.gamma = model, y, gamma
+    def __init__(self, model, y: tf.Tensor, gamma: tf.Tensor, targeted: bool = False) -> None:
+        self.model, self.y = model, y
+        self.gamma = -gamma if targeted else gamma
         self.detector = has_detector(model)
 
     def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
@@ -134,11 +137,9 @@ class _ShiftedLogits:
 
 
 def _cw_once(model, x, y, spec: AttackSpec, gamma: tf.Tensor, targeted: bool) -> tf.Tensor:
-    if targeted:
-        raise ValueError("cw_l2_w runs untargeted only (the min-max training's attack toward a class is MIM_W)")
     plain = AttackSpec("cw_l2", spec.eps, steps=spec.steps, learning_rate=spec.learning_rate, confidence=spec.confidence,
                  initial_const=spec.initial_const, binary_search_steps=spec.binary_search_steps)
-    return run_cw_l2(_ShiftedLogits(model, y, gamma), x, y, plain)
+    return run_cw_l2(_ShiftedLogits(model, y, gamma, targeted), x, y, plain, targeted=targeted)
 
 
 def succeeded(model, x_adv: tf.Tensor, y: np.ndarray, targeted: bool) -> np.ndarray:
@@ -199,7 +200,8 @@ def attack_toward(model, images: np.ndarray, targets: np.ndarray, spec: AttackSp
     once = _ONCE[spec.name]
     adversarial = perturb_batches(model, images, targets, spec, batch_size, seed,
                                   perturb_fn=lambda m, x, t, s: gamma_search(m, x, t, s, once, targeted=True))
-    success = np.concatenate([succeeded(model, tf.constant(adversarial[i:i + batch_size]), targets[i:i + batch_size],
-                                        True) for i in range(0, len(images), batch_size)]) if len(images) else \
-        np.zeros(0, dtype=bool)
+    success = np.zeros(len(images), dtype=bool)
+    for start in range(0, len(images), batch_size):
+        batch = slice(start, start + batch_size)
+        success[batch] = succeeded(model, tf.constant(adversarial[batch]), targets[batch], True)
     return adversarial, success

@@ -58,6 +58,12 @@ def test_loss_terms_alpha_and_the_benign_half(detector, images):
     assert float(doubled["kl_r"]) == pytest.approx(2 * float(full["kl_r"]), rel=1e-5)  # KL uses mu, logvar only
     benign = vae_loss(vae, images[:3], None)
     assert set(benign) == {"recon_b", "kl_r", "penalty_v_b", "total"}
+    # the penalty at the encoder's mean (the default) by hand: -beta * mean log(1 - exp(-||mu||^2 / 2))
+    _, _, mu_v, _ = (t.numpy().astype(np.float64) for t in vae.encode(images[:3]))
+    by_hand = -100.0 * np.mean(np.log(np.maximum(1 - np.exp(-0.5 * np.sum(mu_v**2, -1)), 1e-7)))
+    assert float(full["penalty_v_b"]) == pytest.approx(by_hand, rel=1e-4)
+    with pytest.raises(ValueError, match="penalty_on must be one of"):
+        vae_loss(vae, images[:3], None, penalty_on="z")
 
 
 def test_classifier_and_detector_outputs(detector, images):

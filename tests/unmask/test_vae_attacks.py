@@ -82,6 +82,14 @@ def test_targeted_attack_reports_v_success(setup):
     assert np.abs(adversarial - x).max() <= 0.5 + 1e-6
     with pytest.raises(ValueError, match="adaptive attacks"):
         attack_toward(detector, x, targets, AttackSpec("fgsm", 8))
+    # V's second training attack, C&W-L2_W toward the class (Foolbox's targeted criterion)
+    spec = AttackSpec("cw_l2_w", None, steps=20, learning_rate=0.05, confidence=0.0, initial_const=10.0,
+                      binary_search_steps=1, gamma=1.0, gamma_search_steps=0)
+    adversarial, success = attack_toward(detector, x, targets, spec, batch_size=6, seed=0)
+    predicted = np.argmax(detector(tf.constant(adversarial)).numpy(), axis=1)
+    moved = np.abs(adversarial - x).reshape(6, -1).max(axis=1) > 0
+    assert moved.any() and np.all(predicted[moved] == targets[moved])  # C&W keeps only images that reached the target
+    np.testing.assert_array_equal(success, (predicted == targets) & detector.bypasses(tf.constant(adversarial)))
 
 
 def test_only_a_model_with_a_detector_has_one(setup):

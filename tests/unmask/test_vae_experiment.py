@@ -108,6 +108,12 @@ def test_a_tiny_run_end_to_end(tmp_path, monkeypatch):
     assert [r["round"] for r in manifest["rounds"]] == [0, 1] and "success_ratio" in manifest["rounds"][1]
     main(["report", str(out), "--compare-paper", "--out", str(tmp_path / "again")])
     assert (tmp_path / "again" / "report.md").read_text() == report
+    # a rerun resumes the finished game (no round replayed) and scores exactly as the first run
+    stamp = out / "training" / "rounds" / "round_001.json"
+    before = stamp.stat().st_mtime_ns
+    again = json.loads((run(preset) / "results.json").read_text())
+    assert stamp.stat().st_mtime_ns == before
+    assert {k: v for k, v in again.items() if k != "rounds"} == {k: v for k, v in results.items() if k != "rounds"}
 
 
 def test_readme_documents_every_vae_preset_key():

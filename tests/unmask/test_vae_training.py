@@ -1,7 +1,6 @@
 """Training the VAE detector (unmask/vae_training.py) on the digits miniature: a few steps of the min-max
-game separate benign from FGSM images better than chance; the game resumes after a kill without
+game (two rounds) separate benign from FGSM images better than chance; the game resumes after a kill without
 repeating a finished round, and ends where an uninterrupted run ends."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,20 +34,21 @@ def test_digits_miniature_shapes():
 def test_a_few_steps_separate_benign_from_fgsm(digits, tmp_path):
     x, y, x_test, y_test = digits
     tf.keras.utils.set_random_seed(0)
-    settings = MinMaxSettings(TrainSettings(epochs=15, batch_size=32), AttackSpec("fgsm_w", 76.5, gamma=0.0,
-                              gamma_search_steps=0), init_epochs=4, rounds=1, sources_per_class=60, seed=0)
+    settings = MinMaxSettings(TrainSettings(epochs=8, batch_size=32), AttackSpec("fgsm_w", 76.5, gamma=0.0,
+                              gamma_search_steps=0), init_epochs=4, rounds=2, sources_per_class=60, seed=0)
     detector, rounds = minmax_train(VAEDetector(architecture("mnist"), 3), x, y, settings, tmp_path)
-    assert [r["round"] for r in rounds] == [0, 1] and rounds[1]["classes"][0]["attacked"] == 60
+    assert [r["round"] for r in rounds] == [0, 1, 2] and rounds[1]["classes"][0]["attacked"] == 60
     adversarial = perturb_batches(detector, x_test, y_test, AttackSpec("fgsm", 76.5).resolved(), 128, seed=0)
     benign, attacked = batched(detector.score, x_test), batched(detector.score, adversarial)
     area = auc(roc_curve(np.r_[benign, attacked], np.r_[np.zeros(len(benign)), np.ones(len(attacked))]))
-    print(f"\nVAE detector after {len(rounds) - 1} min-max round on 3 digit classes: benign vs FGSM AUC = {area:.3f}")
-    assert area > 0.6
+    print(f"\nVAE detector after {len(rounds) - 1} min-max rounds on 3 digit classes: benign vs FGSM AUC = {area:.3f}")
+    assert area > 0.7
 
 
 def test_minmax_resumes_after_a_kill_without_repeating_a_round(digits, tmp_path, monkeypatch):
     x, y, _, _ = digits
-    x, y = x[::4], y[::4]
+    keep = np.flatnonzero(y < 2)[::4]  # two classes, 20 images: the resume logic, not the detector, is tested
+    x, y = x[keep], y[keep]
     tiny = VAEArchitecture("tiny", (28, 28, 1), 4, 4, 3, False, 4, 4, 4)
     settings = MinMaxSettings(TrainSettings(epochs=1, batch_size=16), AttackSpec(
         "mim_w", 127.5, steps=2, step_size=25.5, decay=0.9, gamma=1.0, gamma_search_steps=0), init_epochs=1,
@@ -56,7 +56,7 @@ def test_minmax_resumes_after_a_kill_without_repeating_a_round(digits, tmp_path,
 
     def fresh() -> VAEDetector:
         tf.keras.utils.set_random_seed(3)
-        return VAEDetector(tiny, 3)
+        return VAEDetector(tiny, 2)
 
     _, whole = minmax_train(fresh(), x, y, settings, tmp_path / "whole")
 

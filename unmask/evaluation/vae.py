@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from unmask.evaluation.grid import MissingInputError
-from unmask.fileio import write_json_atomic, write_text_atomic
+from unmask.fileio import write_json_atomic
 from unmask.presets import VAEPreset
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def _train_models(preset: VAEPreset, data: dict[str, np.ndarray]):
 
     from unmask.attacks import perturb_batches
     from unmask.vae import VAEDetector, architecture, save_detector
-    from unmask.vae_training import MinMaxSettings, TrainSettings, baseline_cnn, minmax_train, train_cnn
+    from unmask.vae_training import MinMaxSettings, TrainSettings, minmax_train, train_cnn
 
     training, x, y = preset.training, data["x_train"], data["y_train"]
     arch = architecture(training.architecture)
@@ -170,7 +170,7 @@ def _train_models(preset: VAEPreset, data: dict[str, np.ndarray]):
     classes = int(y.max()) + 1
     settings = MinMaxSettings(
         TrainSettings(training.epochs, training.batch_size, training.learning_rate, training.alpha, training.beta,
-                      training.density),
+                      training.density, training.penalty_on),
         _spec(training.attack), init_epochs=training.init_epochs, rounds=training.rounds,
         stop_ratio=training.stop_ratio, sources_per_class=training.sources_per_class,
         attack_batch=preset.evaluation.batch_size, seed=preset.seed)
@@ -178,10 +178,10 @@ def _train_models(preset: VAEPreset, data: dict[str, np.ndarray]):
     detector, rounds = minmax_train(VAEDetector(arch, classes), x, y, settings, preset.output / "training")
     save_detector(detector, preset.output / "detector", extra={"rounds": len(rounds) - 1})
     epochs = preset.evaluation.classifier_epochs
-    substitute = train_cnn(baseline_cnn(arch.input_shape, classes), x, y, epochs, seed=preset.seed)
+    substitute = train_cnn(arch.input_shape, classes, x, y, epochs, seed=preset.seed)
     gong_images = perturb_batches(detector, x, y, _spec(preset.evaluation.gong_attack).resolved(),
                                   preset.evaluation.batch_size, preset.seed)
-    gong = train_cnn(baseline_cnn(arch.input_shape, 2), np.concatenate([x, gong_images]),
+    gong = train_cnn(arch.input_shape, 2, np.concatenate([x, gong_images]),
                      np.r_[np.zeros(len(x)), np.ones(len(x))].astype(np.int64), epochs, seed=preset.seed + 1)
     return detector, rounds, substitute, gong
 
