@@ -27,6 +27,7 @@ HEADS = {
     "resnet101_fd": {"logits": (2048, 3)},
     "resnet101_fd1": {"logits": (2048, 3)},
     "small_cnn_fd": {"logits": (64, 3)},
+    "vgg19": {"logits": (512, 3)},
 }
 
 
