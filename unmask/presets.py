@@ -806,11 +806,9 @@ def _describe_value(value: Any) -> str:
 def preset_from_dict(raw: Mapping[str, Any], source: str = "") -> Preset | ClassifierPreset:
     """Validate a preset mapping (as read from YAML); ``source`` names the file in errors. A mapping with
     ``experiment: classifier`` is a ClassifierPreset."""
-    kind = ClassifierPreset if isinstance(raw, Mapping) and raw.get("experiment") == "classifier" else Preset
-    if isinstance(raw, Mapping) and raw.get("experiment") == "foreground":
-        kind = ForegroundPreset
-    if isinstance(raw, Mapping) and raw.get("experiment") == "vae":
-        kind = VAEPreset
+    experiments = {"classifier": ClassifierPreset, "foreground": ForegroundPreset, "vae": VAEPreset}
+    name = raw.get("experiment") if isinstance(raw, Mapping) else None
+    kind = experiments.get(name, Preset) if isinstance(name, str) else Preset
     try:
         return load_section(kind, raw, source=dict(raw) if isinstance(raw, Mapping) else {})
     except PresetError as err:
